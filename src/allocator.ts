@@ -1,0 +1,177 @@
+/**
+ * Physical frame allocator (main thread). Single frames come from a free stack in O(1); a frame can
+ * be removed from the middle of the stack in O(1) through a position index, which is what lets
+ * contiguous allocation claim an arbitrary run. Released frames may pass through a FIFO quarantine
+ * (KASAN-style) before they are reusable, so a stale DMA lands on a frame nobody owns and is caught
+ * instead of corrupting a new owner.
+ *
+ * Costs: alloc/release O(1); contiguous allocation O(frames) in the worst case (a scan for a run),
+ * which is the nature of the request and is not on any per-page path.
+ */
+
+import { FF } from './layout.js';
+import { clearFrameFlags, setFrameFlags } from './frametable.js';
+import type { SharedViews } from './layout.js';
+
+export interface ContigRequest {
+  count: number;
+  /** Low bits that must be clear in the first frame number (2^k − 1). */
+  alignMask: number;
+  /** Every frame f must satisfy minFrame ≤ f < maxFrame. */
+  minFrame: number;
+  maxFrame: number;
+}
+
+export class FrameAllocator {
+  private readonly stack: Int32Array;
+  private readonly pos: Int32Array;
+  private top = 0;
+  private readonly quarantine: Int32Array;
+  private qHead = 0;
+  private qLen = 0;
+
+  constructor(
+    private readonly v: SharedViews,
+    /** Frames held back after release before reuse; 0 disables the quarantine. */
+    private quarantineCapacity: number,
+    reserved: ReadonlySet<number> = new Set(),
+  ) {
+    const n = v.frames;
+    this.stack = new Int32Array(n);
+    this.pos = new Int32Array(n).fill(-1);
+    this.quarantine = new Int32Array(Math.max(1, n));
+    // Push high frames first so that low frames are handed out first: deterministic and
+    // recognisable in demos (the first allocation gets low physical addresses).
+    for (let f = n - 1; f >= 0; f--) {
+      if (reserved.has(f)) continue;
+      this.pos[f] = this.top;
+      this.stack[this.top++] = f;
+    }
+    this.quarantineCapacity = Math.min(quarantineCapacity, n);
+  }
+
+  get totalFrames(): number {
+    return this.v.frames;
+  }
+
+  /** Frames on the free list plus frames in quarantine (both are unowned). */
+  get freeCount(): number {
+    return this.top + this.qLen;
+  }
+
+  get quarantinedCount(): number {
+    return this.qLen;
+  }
+
+  isFree(f: number): boolean {
+    return this.pos[f]! >= 0;
+  }
+
+  /** Takes one frame, or -1 if none is free. Drains the quarantine only when the free list is empty. */
+  alloc(): number {
+    if (this.top === 0 && !this.drainOne()) return -1;
+    const f = this.stack[--this.top]!;
+    this.pos[f] = -1;
+    setFrameFlags(this.v, f, FF.USED);
+    return f;
+  }
+
+  /** Takes `count` physically contiguous frames honouring alignment and bounds; -1 if impossible. */
+  allocContig(req: ContigRequest): number {
+    let start = this.findRun(req);
+    if (start < 0 && this.qLen > 0) {
+      while (this.drainOne());
+      start = this.findRun(req);
+    }
+    if (start < 0) return -1;
+    for (let f = start; f < start + req.count; f++) this.take(f);
+    return start;
+  }
+
+  /** Could `allocContig(req)` succeed (counting quarantined frames as reusable)? */
+  canAllocContig(req: ContigRequest): boolean {
+    return this.findRun(req, true) >= 0;
+  }
+
+  /** Returns a frame. With a quarantine it waits there first; the oldest quarantined frame is freed. */
+  release(f: number): void {
+    clearFrameFlags(this.v, f, FF.USED);
+    if (this.quarantineCapacity === 0) {
+      this.push(f);
+      return;
+    }
+    if (this.qLen === this.quarantineCapacity) this.drainOne();
+    this.quarantine[(this.qHead + this.qLen) % this.quarantine.length] = f;
+    this.qLen++;
+    setFrameFlags(this.v, f, FF.QUARANTINED);
+  }
+
+  /** Empties the quarantine (e.g. when the pager changes policy). */
+  drainQuarantine(): void {
+    while (this.drainOne());
+  }
+
+  setQuarantineCapacity(n: number): void {
+    this.quarantineCapacity = Math.min(Math.max(0, n), this.v.frames);
+    while (this.qLen > this.quarantineCapacity) this.drainOne();
+  }
+
+  /** A stable fingerprint of the allocator state, for all-or-nothing checks in tests. */
+  fingerprint(): string {
+    const q: number[] = [];
+    for (let i = 0; i < this.qLen; i++) q.push(this.quarantine[(this.qHead + i) % this.quarantine.length]!);
+    return `${this.top}:${Buffer.from(this.stack.buffer, 0, this.top * 4).toString('base64')}|${q.join(',')}`;
+  }
+
+  private drainOne(): boolean {
+    if (this.qLen === 0) return false;
+    const f = this.quarantine[this.qHead]!;
+    this.qHead = (this.qHead + 1) % this.quarantine.length;
+    this.qLen--;
+    clearFrameFlags(this.v, f, FF.QUARANTINED);
+    this.push(f);
+    return true;
+  }
+
+  private push(f: number): void {
+    this.pos[f] = this.top;
+    this.stack[this.top++] = f;
+  }
+
+  /** Removes a specific free frame from the middle of the stack in O(1). */
+  private take(f: number): void {
+    const i = this.pos[f]!;
+    const last = this.stack[--this.top]!;
+    this.stack[i] = last;
+    this.pos[last] = i;
+    this.pos[f] = -1;
+    setFrameFlags(this.v, f, FF.USED);
+  }
+
+  private findRun(req: ContigRequest, countQuarantine = false): number {
+    const step = req.alignMask + 1;
+    const lo = Math.ceil(req.minFrame / step) * step;
+    const hi = Math.min(req.maxFrame, this.v.frames);
+    const quarantined = countQuarantine ? this.quarantinedSet() : undefined;
+    const usable = (f: number) => this.pos[f]! >= 0 || (quarantined?.has(f) ?? false);
+    for (let s = lo; s + req.count <= hi; s += step) {
+      let ok = true;
+      for (let f = s + req.count - 1; f >= s; f--) {
+        if (!usable(f)) {
+          ok = false;
+          // Skip past the blocker to the next aligned start.
+          s = Math.floor(f / step) * step;
+          break;
+        }
+      }
+      if (ok) return s;
+    }
+    return -1;
+  }
+
+  private quarantinedSet(): Set<number> {
+    const s = new Set<number>();
+    for (let i = 0; i < this.qLen; i++) s.add(this.quarantine[(this.qHead + i) % this.quarantine.length]!);
+    return s;
+  }
+}

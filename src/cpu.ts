@@ -1,0 +1,109 @@
+/**
+ * CPU-side access for driver code, through linear addresses, as ring-0 code would touch memory:
+ * every page is checked (present, committed, not in the invalid region), a committed page that is
+ * not present is paged in, and CPU writes set P_DIRTY and P_ACC (reads set P_ACC). DMA never does.
+ *
+ * Write protection is not enforced: Windows 95 runs ring 0 with CR0.WP clear, so a VxD can write a
+ * page whose PTE lacks P_WRITE. Permissions are still reported by _PageQuery and in PTEs.
+ *
+ * A multi-page access checks and pages in every page before the first byte moves, so a fault leaves
+ * memory as it was.
+ */
+
+import { LINEAR_PAGES, PAGESIZE, isUlong } from './address.js';
+import { PageFault } from './errors.js';
+import { ARENA, PI, PS, arenaOf, type MemoryCore } from './vmm/core.js';
+
+export interface Cpu {
+  read8(lin: number): number;
+  read16(lin: number): number;
+  read32(lin: number): number;
+  write8(lin: number, value: number): void;
+  write16(lin: number, value: number): void;
+  write32(lin: number, value: number): void;
+  readBytes(lin: number, len: number): Uint8Array;
+  writeBytes(lin: number, bytes: Uint8Array | readonly number[]): void;
+}
+
+export class SimCpu implements Cpu {
+  constructor(private readonly core: MemoryCore) {}
+
+  read8(lin: number): number {
+    return this.readBytes(lin, 1)[0]!;
+  }
+
+  read16(lin: number): number {
+    const b = this.readBytes(lin, 2);
+    return b[0]! | (b[1]! << 8);
+  }
+
+  read32(lin: number): number {
+    const b = this.readBytes(lin, 4);
+    return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  }
+
+  write8(lin: number, value: number): void {
+    this.writeBytes(lin, [value & 0xff]);
+  }
+
+  write16(lin: number, value: number): void {
+    this.writeBytes(lin, [value & 0xff, (value >>> 8) & 0xff]);
+  }
+
+  write32(lin: number, value: number): void {
+    this.writeBytes(lin, [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff]);
+  }
+
+  readBytes(lin: number, len: number): Uint8Array {
+    checkArgs(lin, len);
+    const out = new Uint8Array(len);
+    const ram = this.core.shared.ram;
+    this.forEachPage(lin, len, false, (phys, off, n) => out.set(ram.subarray(phys, phys + n), off));
+    return out;
+  }
+
+  writeBytes(lin: number, bytes: Uint8Array | readonly number[]): void {
+    const data = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
+    checkArgs(lin, data.length);
+    const ram = this.core.shared.ram;
+    this.forEachPage(lin, data.length, true, (phys, off, n) => ram.set(data.subarray(off, off + n), phys));
+  }
+
+  /** Resolves every page first (faulting or paging in), then runs `fn` per page piece. */
+  private forEachPage(lin: number, len: number, write: boolean, fn: (phys: number, off: number, n: number) => void): void {
+    if (len === 0) return;
+    const core = this.core;
+    const first = lin >>> 12;
+    const last = (lin + len - 1) >>> 12;
+    for (let p = first; p <= last; p++) this.resolve(p, p === first ? lin : p * PAGESIZE, write);
+    let off = 0;
+    for (let p = first; p <= last; p++) {
+      const start = p === first ? lin & 0xfff : 0;
+      const n = Math.min(PAGESIZE - start, len - off);
+      // Re-read the PTE: resolving a later page may have evicted nothing locked, but may have paged
+      // out an earlier unlocked page of this very access under memory pressure.
+      if (!core.isPresent(p) && !core.pageIn(p)) throw new PageFault(p * PAGESIZE + start, 'out-of-memory', write);
+      fn(core.frameOfPage(p) * PAGESIZE + start, off, n);
+      if (write) core.cpuWrote(p);
+      else core.cpuRead(p);
+      off += n;
+    }
+    core.tick();
+  }
+
+  private resolve(p: number, addr: number, write: boolean): void {
+    const core = this.core;
+    if (p >= LINEAR_PAGES || arenaOf(p) === ARENA.INVALID) throw new PageFault(addr, 'invalid-region', write);
+    const st = core.pstate[p];
+    if (st === PS.FREE) throw new PageFault(addr, 'free', write);
+    if (st === PS.RESERVED) throw new PageFault(addr, 'reserved', write);
+    if (core.pinfo[p]! & PI.ALIAS && !core.aliasValid(p)) throw new PageFault(addr, 'stale-alias', write);
+    if (!core.isPresent(p) && !core.pageIn(p)) throw new PageFault(addr, 'out-of-memory', write);
+  }
+}
+
+function checkArgs(lin: number, len: number): void {
+  if (!isUlong(lin)) throw new TypeError(`linear address must be an unsigned 32-bit integer, got ${String(lin)}`);
+  if (!Number.isInteger(len) || len < 0) throw new TypeError(`length must be a non-negative integer, got ${String(len)}`);
+  if (lin + len > 0x100000000) throw new PageFault(0xffffffff, 'invalid-region', false);
+}

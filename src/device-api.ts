@@ -1,0 +1,87 @@
+/**
+ * The narrow interfaces a device model depends on — and nothing else: its DMA port (the only way it
+ * touches memory), its registers, its interrupt line. Devices never see the VMM, page tables or a
+ * raw view of RAM. Types only: a device module that imports this file pulls in no runtime code.
+ */
+
+import type { ViolationCode } from './ring.js';
+
+/** How a DMA access ended. Failures are data: a refused access moves no byte and says why. */
+export interface DmaResult {
+  /** Bytes actually moved. */
+  readonly bytes: number;
+  readonly ok: boolean;
+  /** Set when the access was refused (or let through under onViolation 'allow'). */
+  readonly violation?: ViolationCode;
+}
+
+/** A scatter-gather element: a physical address and a length in bytes. */
+export interface SgElement {
+  readonly phys: number;
+  readonly length: number;
+}
+
+export interface DmaPort {
+  /** Device reads memory at `phys` into `into`. */
+  read(phys: number, into: Uint8Array): DmaResult;
+  /** Device writes `data` into memory at `phys`. */
+  write(phys: number, data: Uint8Array): DmaResult;
+  /** Device writes `length` copies of a byte at `phys`. */
+  fill(phys: number, length: number, value: number): DmaResult;
+  /** Memory to memory: reads `length` bytes at `src`, writes them at `dst` (both ranges checked first). */
+  copy(src: number, dst: number, length: number): DmaResult;
+  /** Aligned 32-bit atomic read. */
+  load32(phys: number): DmaResult & { readonly value: number };
+  /** Aligned 32-bit atomic write. */
+  store32(phys: number, value: number): DmaResult;
+  /** Aligned 32-bit atomic add; `value` is the word before the add. */
+  add32(phys: number, delta: number): DmaResult & { readonly value: number };
+  /** Aligned 32-bit compare-exchange; `value` is the word before. */
+  compareExchange32(phys: number, expected: number, replacement: number): DmaResult & { readonly value: number };
+  /** Gathers the elements, in order, into `into` (all elements checked before any byte moves). */
+  gather(list: readonly SgElement[], into: Uint8Array): DmaResult;
+  /** Scatters `data` across the elements, in order (all checked first). */
+  scatter(list: readonly SgElement[], data: Uint8Array): DmaResult;
+  /** Names the device command subsequent accesses belong to (for reports). */
+  setCommand(command: number): void;
+}
+
+/** The device's register file (32-bit words, shared with the driver). */
+export interface Registers {
+  read(index: number): number;
+  write(index: number, value: number): void;
+}
+
+export interface InterruptLine {
+  /** Raises the line (level-triggered until the driver acknowledges). */
+  raise(): void;
+}
+
+export interface DeviceContext {
+  readonly dma: DmaPort;
+  readonly regs: Registers;
+  readonly irq: InterruptLine;
+  /** The attach options (plain data). */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** A device model. All methods run on the device's own worker thread. */
+export interface DeviceModel {
+  /** The driver rang the doorbell: run one command. */
+  onDoorbell(command: number): void;
+  /** Return to the power-on state. */
+  reset(): void;
+  /** Device-specific counters. */
+  stats(): Record<string, number>;
+}
+
+export type DeviceFactory = (ctx: DeviceContext) => DeviceModel;
+
+/** What the host needs to know about a device kind without loading its code. */
+export interface DeviceDescriptor {
+  readonly kind: string;
+  /** Register count (≤ 32). */
+  readonly registers: number;
+  /** Does writing `value` to register `index` ring the doorbell? */
+  rings(index: number, value: number): boolean;
+}

@@ -1,0 +1,140 @@
+/**
+ * The device side of the data plane, on the device's worker thread: its registers and interrupt
+ * line over the device control block, and the doorbell loop (bounded spin, then Atomics.wait).
+ *
+ * The control plane (comlink RPC) shares this thread, and a thread blocked in Atomics.wait delivers
+ * no messages. So the host announces every RPC in CTL_PENDING (and bumps WAKE) before posting it;
+ * the loop, seeing CTL_PENDING > 0, returns to the event loop until the RPC handler has run and taken
+ * its announcement back. Doorbells never wait behind the event loop, and RPCs never wait behind
+ * Atomics.wait.
+ */
+
+import type { DeviceModel, InterruptLine, Registers } from '../device-api.js';
+import { DCB, DEVICE_REGS, DEVICE_STATE, dcbIndex, type SharedViews } from '../layout.js';
+
+/** Loads of WAKE before blocking: ~microseconds, so a busy driver is served without a futex. */
+const SPIN = 2000;
+/** Upper bound on one Atomics.wait, so a lost wake-up could never stall the device for long. */
+const WAIT_SLICE_MS = 500;
+
+export class SharedRegisters implements Registers {
+  private readonly base: number;
+  constructor(
+    private readonly v: SharedViews,
+    device: number,
+    private readonly count: number,
+  ) {
+    this.base = dcbIndex(v, device, DCB.REGS);
+  }
+
+  read(index: number): number {
+    this.check(index);
+    // The driver stores registers before ringing the doorbell (seq-cst), so a load after seeing the
+    // doorbell sees them.
+    return Atomics.load(this.v.control, this.base + index) >>> 0;
+  }
+
+  write(index: number, value: number): void {
+    this.check(index);
+    Atomics.store(this.v.control, this.base + index, value | 0);
+  }
+
+  private check(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= Math.min(this.count, DEVICE_REGS)) throw new RangeError(`no register ${index}`);
+  }
+}
+
+export class SharedInterrupt implements InterruptLine {
+  constructor(
+    private readonly v: SharedViews,
+    private readonly device: number,
+  ) {}
+
+  raise(): void {
+    const c = this.v.control;
+    Atomics.add(c, dcbIndex(this.v, this.device, DCB.IRQ_COUNT), 1);
+    // Level 1, then wake the main thread's waitAsync; the count is updated first so a waiter that
+    // sees the level also sees the count.
+    Atomics.store(c, dcbIndex(this.v, this.device, DCB.IRQ), 1);
+    Atomics.notify(c, dcbIndex(this.v, this.device, DCB.IRQ));
+  }
+}
+
+export interface FaultInfo {
+  name: string;
+  message: string;
+  stack: string | undefined;
+  command: number;
+}
+
+export class DeviceLoop {
+  private stopping = false;
+  private readonly at: (field: number) => number;
+
+  constructor(
+    private readonly v: SharedViews,
+    device: number,
+    private readonly model: DeviceModel,
+    private readonly onCommand: (command: number) => void,
+    private readonly onFault: (f: FaultInfo) => void,
+  ) {
+    this.at = (field) => dcbIndex(v, device, field);
+  }
+
+  /** Called by every RPC handler as it starts: takes back the host's announcement. */
+  rpcArrived(): void {
+    Atomics.sub(this.v.control, this.at(DCB.CTL_PENDING), 1);
+  }
+
+  stop(): void {
+    this.stopping = true;
+  }
+
+  async run(): Promise<void> {
+    const c = this.v.control;
+    const at = this.at;
+    let served = Atomics.load(c, at(DCB.DOORBELL_SERVED));
+    Atomics.store(c, at(DCB.STATE), DEVICE_STATE.RUNNING);
+    while (!this.stopping) {
+      // Read WAKE before looking for work: a doorbell or RPC announced after this load changes WAKE,
+      // so the wait below returns at once instead of sleeping through it.
+      const wake = Atomics.load(c, at(DCB.WAKE));
+      if (served < Atomics.load(c, at(DCB.DOORBELL_RUNG))) {
+        served++;
+        if (!this.serve(served)) return;
+        // Publishes progress for the host's hang watchdog and for stats.
+        Atomics.store(c, at(DCB.DOORBELL_SERVED), served);
+        continue;
+      }
+      if (Atomics.load(c, at(DCB.CTL_PENDING)) > 0) {
+        await new Promise((r) => setTimeout(r, 0));
+        continue;
+      }
+      let i = 0;
+      while (i < SPIN && Atomics.load(c, at(DCB.WAKE)) === wake) i++;
+      if (i === SPIN) Atomics.wait(c, at(DCB.WAKE), wake, WAIT_SLICE_MS);
+    }
+    Atomics.store(c, at(DCB.STATE), DEVICE_STATE.STOPPED);
+  }
+
+  /** Runs one command; false if the device faulted (it then serves nothing more). */
+  private serve(command: number): boolean {
+    const c = this.v.control;
+    // The re-entrancy word: set for the whole command; a doorbell rung meanwhile only queues.
+    Atomics.store(c, this.at(DCB.BUSY), 1);
+    try {
+      this.onCommand(command);
+      this.model.onDoorbell(command);
+      Atomics.add(c, this.at(DCB.COMMANDS), 1);
+      return true;
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      Atomics.store(c, this.at(DCB.STATE), DEVICE_STATE.FAULTED);
+      this.onFault({ name: err.name, message: err.message, stack: err.stack, command });
+      return false;
+    } finally {
+      Atomics.store(c, this.at(DCB.BUSY), 0);
+      Atomics.add(c, this.at(DCB.HEARTBEAT), 1);
+    }
+  }
+}

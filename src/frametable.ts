@@ -1,0 +1,168 @@
+/**
+ * The frame table's atomic protocol (DESIGN.md §3), in small named functions so that every Atomics
+ * call states what it orders and which race it closes. Both threads use this module: the VMM on the
+ * main thread (lock, unlock, move, free, hand-out) and the DMA port in device workers (begin/end of
+ * an access).
+ *
+ * Memory-ordering argument, once: every operation here is a sequentially consistent Atomics
+ * operation, so all threads agree on one total order of them. The check that matters is a Dekker
+ * pair — the device writes INFLIGHT then reads EPOCH; the unlocker writes EPOCH then reads
+ * INFLIGHT. Under a single total order at least one side sees the other's write: either the device
+ * reads the new (even) epoch and refuses the access, or the unlocker reads INFLIGHT > 0 and reports
+ * an unlock during DMA. No interleaving lets both miss.
+ */
+
+import { FF, FT, ftIndex, handoutIndex, type SharedViews } from './layout.js';
+
+// ——— main thread: lock state ———
+
+/**
+ * Adds one lock. On 0 → 1 the epoch becomes odd (locked) and the locker is recorded.
+ * Returns the new lock count.
+ */
+export function lockFrame(v: SharedViews, f: number, ctx: number): number {
+  const c = v.control;
+  // Only the main thread writes LOCK, so the add cannot race another writer; it is atomic so that
+  // workers reading LOCK for reports see a whole value.
+  const count = Atomics.add(c, ftIndex(v, f, FT.LOCK), 1) + 1;
+  if (count === 1) {
+    Atomics.store(c, ftIndex(v, f, FT.LOCKER), ctx + 1);
+    // Publishes "locked": a device that loads this odd epoch after it was stored may DMA (if its
+    // hand-out matches). Ordered after the LOCK add so a report never shows odd epoch, count 0.
+    Atomics.add(c, ftIndex(v, f, FT.EPOCH), 1);
+  }
+  return count;
+}
+
+/** Result of dropping one lock. */
+export interface UnlockResult {
+  count: number;
+  /** Epoch after the unlock (even when count reached 0). */
+  epoch: number;
+  /** DMA accesses in flight on the frame at the moment the unlock took effect. */
+  inflight: number;
+}
+
+/**
+ * Drops one lock; the caller has checked the count is > 0. On 1 → 0 the epoch becomes even first
+ * and only then is INFLIGHT read (the Dekker order above), so an access racing the unlock is seen
+ * by one side or the other.
+ */
+export function unlockFrame(v: SharedViews, f: number): UnlockResult {
+  const c = v.control;
+  const count = Atomics.sub(c, ftIndex(v, f, FT.LOCK), 1) - 1;
+  if (count !== 0) return { count, epoch: Atomics.load(c, ftIndex(v, f, FT.EPOCH)), inflight: 0 };
+  Atomics.and(c, ftIndex(v, f, FT.FLAGS), ~FF.MARKDIRTY);
+  const epoch = Atomics.add(c, ftIndex(v, f, FT.EPOCH), 1) + 1;
+  // Must follow the epoch bump (seq-cst): see the module comment.
+  const inflight = Atomics.load(c, ftIndex(v, f, FT.INFLIGHT));
+  return { count, epoch, inflight };
+}
+
+/**
+ * Fixed frames are permanently locked: their epoch is made odd when they are allocated and even when
+ * released, with no lock count. Returns the new epoch.
+ */
+export function fixFrame(v: SharedViews, f: number): number {
+  Atomics.or(v.control, ftIndex(v, f, FT.FLAGS), FF.FIXED);
+  // Publishes "locked" to devices after the FIXED flag (reports read both).
+  return Atomics.add(v.control, ftIndex(v, f, FT.EPOCH), 1) + 1;
+}
+
+/**
+ * A frame leaves its page (page-out, move, free, decommit). Its epoch advances so that every
+ * hand-out of the old mapping goes stale: by 1 if it was locked or fixed (odd → even, with the
+ * in-flight read after it, as in unlockFrame), by 2 if it was already unlocked (stays even).
+ * Returns the in-flight count seen after the bump.
+ */
+export function retireFrame(v: SharedViews, f: number): UnlockResult {
+  const c = v.control;
+  Atomics.store(c, ftIndex(v, f, FT.LOCK), 0);
+  Atomics.store(c, ftIndex(v, f, FT.LOCKER), 0);
+  Atomics.and(c, ftIndex(v, f, FT.FLAGS), ~(FF.FIXED | FF.MARKDIRTY | FF.PTE_DIRTY | FF.NOPAGER | FF.DMA_WRITTEN));
+  Atomics.store(c, ftIndex(v, f, FT.OWNER), -1);
+  const e0 = Atomics.load(c, ftIndex(v, f, FT.EPOCH));
+  const epoch = Atomics.add(c, ftIndex(v, f, FT.EPOCH), e0 & 1 ? 1 : 2) + (e0 & 1 ? 1 : 2);
+  const inflight = Atomics.load(c, ftIndex(v, f, FT.INFLIGHT));
+  return { count: 0, epoch, inflight };
+}
+
+export function lockCount(v: SharedViews, f: number): number {
+  return Atomics.load(v.control, ftIndex(v, f, FT.LOCK));
+}
+
+export function epochOf(v: SharedViews, f: number): number {
+  return Atomics.load(v.control, ftIndex(v, f, FT.EPOCH));
+}
+
+export function flagsOf(v: SharedViews, f: number): number {
+  return Atomics.load(v.control, ftIndex(v, f, FT.FLAGS));
+}
+
+/** Sets flag bits; atomic because workers set DMA_WRITTEN concurrently. */
+export function setFrameFlags(v: SharedViews, f: number, bits: number): void {
+  Atomics.or(v.control, ftIndex(v, f, FT.FLAGS), bits);
+}
+
+export function clearFrameFlags(v: SharedViews, f: number, bits: number): void {
+  Atomics.and(v.control, ftIndex(v, f, FT.FLAGS), ~bits);
+}
+
+export function setOwner(v: SharedViews, f: number, page: number): void {
+  Atomics.store(v.control, ftIndex(v, f, FT.OWNER), page);
+}
+
+export function ownerOf(v: SharedViews, f: number): number {
+  return Atomics.load(v.control, ftIndex(v, f, FT.OWNER));
+}
+
+export function lockerOf(v: SharedViews, f: number): number {
+  return Atomics.load(v.control, ftIndex(v, f, FT.LOCKER)) - 1;
+}
+
+// ——— hand-outs ———
+
+/**
+ * Records that driver context `ctx` was told frame `f`'s address at its current epoch. Stored after
+ * the epoch load so a device that later reads this hand-out compares against the epoch the driver
+ * really saw.
+ */
+export function recordHandout(v: SharedViews, ctx: number, f: number): number {
+  const e = Atomics.load(v.control, ftIndex(v, f, FT.EPOCH));
+  Atomics.store(v.control, handoutIndex(v, ctx, f), e);
+  return e;
+}
+
+/**
+ * The epoch at which `ctx` was last handed frame `f`, or -1 if never. Epoch 0 is a legal even epoch,
+ * so hand-outs are stored as epoch and read back with a "was it ever written" bit kept separately by
+ * storing epoch+1 would complicate reports; instead the table starts at -1 for every entry.
+ */
+export function handoutOf(v: SharedViews, ctx: number, f: number): number {
+  return Atomics.load(v.control, handoutIndex(v, ctx, f));
+}
+
+/** Marks every hand-out entry of a driver context as "never" (-1). Main thread, at context creation. */
+export function clearHandouts(v: SharedViews, ctx: number): void {
+  v.control.fill(-1, handoutIndex(v, ctx, 0), handoutIndex(v, ctx, v.frames));
+}
+
+// ——— device side: one access ———
+
+/**
+ * Announces an access to frame `f` and returns the epoch it must hold for the whole access.
+ * INFLIGHT is raised before EPOCH is read (Dekker order with unlockFrame/retireFrame).
+ */
+export function beginAccess(v: SharedViews, f: number): number {
+  Atomics.add(v.control, ftIndex(v, f, FT.INFLIGHT), 1);
+  return Atomics.load(v.control, ftIndex(v, f, FT.EPOCH));
+}
+
+/**
+ * Ends an access and returns the epoch now; a value different from beginAccess's means an unlock
+ * (or move, or free) took effect while the bytes were moving.
+ */
+export function endAccess(v: SharedViews, f: number): number {
+  Atomics.sub(v.control, ftIndex(v, f, FT.INFLIGHT), 1);
+  return Atomics.load(v.control, ftIndex(v, f, FT.EPOCH));
+}

@@ -1,0 +1,414 @@
+/**
+ * The device host (main thread): spawns one worker per device instance, supervises it, and is the
+ * only main-side module that touches worker_threads and comlink.
+ *
+ *  - Data plane: registers, doorbell and interrupt words in the device control block. writeReg
+ *    stores, rings with an Atomics add + notify; waitForInterrupt uses Atomics.waitAsync, so the main
+ *    thread never blocks.
+ *  - Control plane: comlink RPC behind `call`, which announces each RPC to the worker's loop and
+ *    rejects it if the worker exits, errors or is detached — comlink alone would hang forever.
+ *  - Supervision: 'error', 'exit' and fault messages become DeviceFault records; a watchdog reports
+ *    a device that leaves a doorbell unserved too long as hung and terminates it. The simulator and
+ *    the other devices go on.
+ */
+
+import { Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { catalog, type CatalogEntry } from '../../devices/registry.js';
+import { SimulatorError } from '../errors.js';
+import { DCB, DCB_STRIDE, DEVICE_REGS, DEVICE_STATE, MMIO_BASE, MMIO_STRIDE, dcbIndex, type SharedViews } from '../layout.js';
+import { nextSeq } from '../ring.js';
+import type { DeviceRef, ViolationLog } from '../report.js';
+import { nodeEndpoint } from './endpoint.js';
+import type { DeviceControl, DeviceWorkerData, WorkerMessage } from './protocol.js';
+
+export interface AttachOptions {
+  /** A label for reports (default: the kind). */
+  name?: string;
+  /** Address width in bits, 1 … 32 (default 32; 24 for an ISA-style device). */
+  addressBits?: number;
+  /** A no-crossing boundary in bytes, a power of two (e.g. 65536 or 131072), or 0 for none. */
+  boundary?: number;
+  /** How long the worker may take to load (default 30 000 ms). */
+  startTimeoutMs?: number;
+  /** Device-specific options, passed to the model as plain data. */
+  [option: string]: unknown;
+}
+
+export type DeviceErrorCode = 'timeout' | 'device-fault' | 'detached' | 'load-failed' | 'bad-register';
+
+/** A device operation that cannot complete. */
+export class DeviceError extends Error {
+  override readonly name = 'DeviceError';
+  constructor(
+    readonly code: DeviceErrorCode,
+    message: string,
+    readonly device: DeviceRef,
+  ) {
+    super(`${device.kind}#${device.id}: ${message}`);
+  }
+}
+
+export interface DeviceFault {
+  readonly seq: number;
+  readonly device: DeviceRef;
+  readonly driver: string;
+  /** threw: the model threw (violation: a DmaViolationError under onViolation 'throw'); exited: the
+   * worker ended on its own; hung: a doorbell went unserved for hangTimeoutMs; load-failed. */
+  readonly kind: 'threw' | 'violation' | 'exited' | 'hung' | 'load-failed';
+  readonly message: string;
+  readonly stack?: string;
+  readonly command?: number;
+}
+
+export interface DeviceHandle {
+  readonly id: number;
+  readonly kind: string;
+  readonly name: string;
+  readonly driver: string;
+  /** Physical address of the device's MMIO window (registers), for re-entrancy tests. */
+  readonly mmioBase: number;
+  readReg(index: number): number;
+  writeReg(index: number, value: number): void;
+  /** Resolves when the interrupt line is raised; rejects with DeviceError on timeout or fault. */
+  waitForInterrupt(options?: { timeoutMs?: number }): Promise<{ count: number }>;
+  ackInterrupt(): void;
+  stats(): Promise<Record<string, number>>;
+  reset(): Promise<void>;
+  detach(): Promise<void>;
+}
+
+export interface HostOptions {
+  stacks: boolean;
+  hangTimeoutMs: number;
+}
+
+const PROGRAMMED_STACKS = 64;
+
+class Device implements DeviceHandle {
+  readonly mmioBase: number;
+  readonly ref: DeviceRef;
+  remote: Comlink.Remote<DeviceControl> | undefined;
+  /** Set once the worker can no longer serve: the reason every pending call is rejected with. */
+  dead: DeviceError | undefined;
+  private readonly pending = new Set<(e: Error) => void>();
+  readonly programmed = new Map<number, Error>();
+  lastBeat = -1;
+  lastBeatAt = 0;
+  exited: Promise<void>;
+  private markExited!: () => void;
+
+  constructor(
+    private readonly host: DeviceHost,
+    private readonly v: SharedViews,
+    readonly id: number,
+    readonly entry: CatalogEntry,
+    readonly name: string,
+    readonly driver: string,
+    readonly worker: Worker,
+  ) {
+    this.mmioBase = MMIO_BASE + id * MMIO_STRIDE;
+    this.ref = Object.freeze({ id, kind: entry.kind, name });
+    this.exited = new Promise((r) => (this.markExited = r));
+  }
+
+  get kind(): string {
+    return this.entry.kind;
+  }
+
+  private idx(field: number): number {
+    return dcbIndex(this.v, this.id, field);
+  }
+
+  private reg(index: number): number {
+    if (!Number.isInteger(index) || index < 0 || index >= Math.min(this.entry.registers, DEVICE_REGS)) {
+      throw new DeviceError('bad-register', `no register ${String(index)} (the device has ${this.entry.registers})`, this.ref);
+    }
+    return this.idx(DCB.REGS + index);
+  }
+
+  readReg(index: number): number {
+    return Atomics.load(this.v.control, this.reg(index)) >>> 0;
+  }
+
+  writeReg(index: number, value: number): void {
+    const at = this.reg(index);
+    if (this.dead?.code === 'detached') throw this.dead;
+    const c = this.v.control;
+    // The register store is ordered before the doorbell add (both seq-cst): a worker that sees the
+    // new RUNG sees the register.
+    Atomics.store(c, at, value | 0);
+    if (!this.entry.rings(index, value >>> 0)) return;
+    const command = Atomics.load(c, this.idx(DCB.DOORBELL_RUNG)) + 1;
+    if (this.host.options.stacks) {
+      if (this.programmed.size >= PROGRAMMED_STACKS) this.programmed.delete(this.programmed.keys().next().value!);
+      this.programmed.set(command, new Error('programmed'));
+    }
+    Atomics.add(c, this.idx(DCB.DOORBELL_RUNG), 1);
+    this.wake();
+  }
+
+  /** Bumps WAKE and wakes the worker's Atomics.wait (it re-checks RUNG and CTL_PENDING). */
+  private wake(): void {
+    Atomics.add(this.v.control, this.idx(DCB.WAKE), 1);
+    Atomics.notify(this.v.control, this.idx(DCB.WAKE));
+  }
+
+  async waitForInterrupt(options: { timeoutMs?: number } = {}): Promise<{ count: number }> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const deadline = performance.now() + timeoutMs;
+    const c = this.v.control;
+    const irq = this.idx(DCB.IRQ);
+    for (;;) {
+      // The device stores IRQ_COUNT before IRQ (runtime.ts), so a seen level has its count.
+      if (Atomics.load(c, irq) === 1) return { count: Atomics.load(c, this.idx(DCB.IRQ_COUNT)) };
+      if (this.dead) throw this.dead;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new DeviceError('timeout', `no interrupt within ${timeoutMs} ms`, this.ref);
+      // Never blocks the main thread. The host notifies this word when the device dies, so a
+      // waiter learns of a fault at once rather than at its timeout.
+      const r = Atomics.waitAsync(c, irq, 0, left);
+      if (r.async) await r.value;
+    }
+  }
+
+  ackInterrupt(): void {
+    Atomics.store(this.v.control, this.idx(DCB.IRQ), 0);
+  }
+
+  stats(): Promise<Record<string, number>> {
+    return this.call(async (r) => {
+      const s = await r.stats();
+      return { ...s, doorbells: Atomics.load(this.v.control, this.idx(DCB.DOORBELL_RUNG)), interrupts: Atomics.load(this.v.control, this.idx(DCB.IRQ_COUNT)) };
+    });
+  }
+
+  async reset(): Promise<void> {
+    await this.call((r) => r.reset());
+    this.ackInterrupt();
+  }
+
+  async detach(): Promise<void> {
+    if (this.dead?.code === 'detached') return this.exited;
+    if (!this.dead) {
+      // Ask the loop to stop; whatever happens, the worker is terminated next.
+      await Promise.race([this.call((r) => r.shutdown()).catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    }
+    this.kill(new DeviceError('detached', 'the device was detached', this.ref));
+    await this.exited;
+    this.host.release(this);
+  }
+
+  /**
+   * An RPC, announced to the worker loop first (so a worker parked in Atomics.wait returns to its
+   * event loop), and rejected if the worker dies before answering.
+   */
+  call<T>(fn: (r: Comlink.Remote<DeviceControl>) => Promise<T>): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
+    const remote = this.remote!;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.add(reject);
+      Atomics.add(this.v.control, this.idx(DCB.CTL_PENDING), 1);
+      this.wake();
+      fn(remote).then(
+        (x) => {
+          this.pending.delete(reject);
+          resolve(x);
+        },
+        (e: unknown) => {
+          this.pending.delete(reject);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
+  /** Marks the device dead, rejects pending calls and waiters, ends the worker. */
+  kill(reason: DeviceError): void {
+    if (!this.dead || reason.code === 'detached') this.dead = reason;
+    for (const reject of this.pending) reject(reason);
+    this.pending.clear();
+    Atomics.notify(this.v.control, this.idx(DCB.IRQ));
+    if (this.remote) {
+      this.remote[Comlink.releaseProxy]();
+      this.remote = undefined;
+    }
+    void this.worker.terminate();
+  }
+
+  onExit(): void {
+    this.markExited();
+  }
+}
+
+export class DeviceHost {
+  private readonly slots: (Device | undefined)[];
+  private readonly faultList: DeviceFault[] = [];
+  private watchdog: NodeJS.Timeout | undefined;
+  log: ViolationLog | undefined;
+
+  constructor(
+    private readonly v: SharedViews,
+    readonly options: HostOptions,
+  ) {
+    this.slots = new Array<Device | undefined>(v.config.maxDevices).fill(undefined);
+  }
+
+  faults(): DeviceFault[] {
+    return this.faultList.slice();
+  }
+
+  deviceRef(id: number): DeviceRef | null {
+    return this.slots[id]?.ref ?? this.retired.get(id) ?? null;
+  }
+
+  programmedStack(id: number, command: number): Error | undefined {
+    return this.slots[id]?.programmed.get(command) ?? this.retiredStacks.get(id)?.get(command);
+  }
+
+  /** Refs and stacks of detached devices, so reports drained later still name them. */
+  private readonly retired = new Map<number, DeviceRef>();
+  private readonly retiredStacks = new Map<number, Map<number, Error>>();
+
+  async attach(kind: string, ctx: number, driver: string, options: AttachOptions): Promise<DeviceHandle> {
+    const entry = catalog[kind];
+    if (!entry) throw new SimulatorError(`unknown device kind "${kind}" (known: ${Object.keys(catalog).join(', ')})`);
+    const addressBits = options.addressBits ?? 32;
+    const boundary = options.boundary ?? 0;
+    if (!Number.isInteger(addressBits) || addressBits < 1 || addressBits > 32) throw new SimulatorError(`addressBits must be an integer in 1…32, got ${String(addressBits)}`);
+    if (!Number.isInteger(boundary) || boundary < 0 || (boundary !== 0 && (boundary & (boundary - 1)) !== 0)) throw new SimulatorError(`boundary must be 0 or a power of two, got ${String(boundary)}`);
+    const id = this.slots.indexOf(undefined);
+    if (id < 0) throw new SimulatorError(`at most ${this.slots.length} devices at once (maxDevices)`);
+    const name = typeof options.name === 'string' ? options.name : kind;
+    const { startTimeoutMs, ...rest } = options;
+    const plain = JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+
+    const c = this.v.control;
+    const base = dcbIndex(this.v, id, 0);
+    c.fill(0, base, base + DCB_STRIDE);
+    c[dcbIndex(this.v, id, DCB.DRIVER)] = ctx;
+    c[dcbIndex(this.v, id, DCB.ADDRESS_BITS)] = addressBits;
+    c[dcbIndex(this.v, id, DCB.BOUNDARY)] = boundary;
+    // Published by the Worker constructor's message (postMessage orders these stores before it).
+    Atomics.store(c, dcbIndex(this.v, id, DCB.STATE), DEVICE_STATE.STARTING);
+
+    const data: DeviceWorkerData = { ram: this.v.ramBuffer, control: this.v.controlBuffer, id, kind, options: plain };
+    const worker = spawnDeviceWorker(data);
+    const dev = new Device(this, this.v, id, entry, name, driver, worker);
+    this.slots[id] = dev;
+    this.retired.delete(id);
+    this.retiredStacks.delete(id);
+
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new DeviceError('load-failed', `worker did not start within ${startTimeoutMs ?? 30_000} ms`, dev.ref)), (startTimeoutMs as number | undefined) ?? 30_000);
+      worker.on('message', (m: WorkerMessage) => {
+        if (m?.type === 'dmasim-ready') {
+          clearTimeout(timer);
+          resolve();
+        } else if (m?.type === 'dmasim-fault') {
+          this.fault(dev, m.fault.name === 'DmaViolationError' ? 'violation' : 'threw', m.fault.message, m.fault.stack, m.fault.command);
+        }
+      });
+      worker.on('error', (e: Error) => {
+        clearTimeout(timer);
+        reject(new DeviceError('load-failed', e.message, dev.ref));
+        this.fault(dev, dev.remote ? 'threw' : 'load-failed', e.message, e.stack);
+      });
+      worker.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new DeviceError('load-failed', `worker exited with code ${code} before it was ready`, dev.ref));
+        if (!dev.dead) this.fault(dev, 'exited', `worker exited with code ${code}`);
+        dev.onExit();
+      });
+    });
+    try {
+      await ready;
+    } catch (e) {
+      dev.kill(e as DeviceError);
+      await dev.exited;
+      this.release(dev);
+      throw e;
+    }
+    dev.remote = Comlink.wrap<DeviceControl>(nodeEndpoint(worker));
+    dev.lastBeatAt = performance.now();
+    this.startWatchdog();
+    return dev;
+  }
+
+  /** Records a fault, kills the device; other devices and the simulator carry on. */
+  private fault(dev: Device, kind: DeviceFault['kind'], message: string, stack?: string, command?: number): void {
+    if (dev.dead) return;
+    this.faultList.push({
+      seq: nextSeq(this.v),
+      device: dev.ref,
+      driver: dev.driver,
+      kind,
+      message,
+      ...(stack !== undefined ? { stack } : {}),
+      ...(command !== undefined ? { command } : {}),
+    });
+    dev.kill(new DeviceError('device-fault', `${kind}: ${message}`, dev.ref));
+  }
+
+  release(dev: Device): void {
+    if (this.slots[dev.id] !== dev) return;
+    this.retired.set(dev.id, dev.ref);
+    this.retiredStacks.set(dev.id, dev.programmed);
+    this.slots[dev.id] = undefined;
+    Atomics.store(this.v.control, dcbIndex(this.v, dev.id, DCB.STATE), DEVICE_STATE.EMPTY);
+    if (this.slots.every((d) => d === undefined)) this.stopWatchdog();
+  }
+
+  /** Detaches every device; resolves when every worker has exited. */
+  async close(): Promise<void> {
+    this.stopWatchdog();
+    await Promise.all(this.slots.filter((d): d is Device => d !== undefined).map((d) => d.detach()));
+  }
+
+  private startWatchdog(): void {
+    if (this.watchdog) return;
+    const period = Math.max(10, Math.min(250, this.options.hangTimeoutMs / 4));
+    this.watchdog = setInterval(() => this.checkHangs(), period);
+    // Supervision must never keep the process alive on its own.
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private checkHangs(): void {
+    const c = this.v.control;
+    const now = performance.now();
+    for (const d of this.slots) {
+      if (!d || d.dead) continue;
+      const beat = Atomics.load(c, dcbIndex(this.v, d.id, DCB.HEARTBEAT));
+      const served = Atomics.load(c, dcbIndex(this.v, d.id, DCB.DOORBELL_SERVED));
+      const rung = Atomics.load(c, dcbIndex(this.v, d.id, DCB.DOORBELL_RUNG));
+      if (beat !== d.lastBeat || rung === served) {
+        d.lastBeat = beat;
+        d.lastBeatAt = now;
+        continue;
+      }
+      if (now - d.lastBeatAt > this.options.hangTimeoutMs) {
+        this.fault(d, 'hung', `doorbell ${served + 1} unserved for ${Math.round(now - d.lastBeatAt)} ms`, undefined, served + 1);
+      }
+    }
+  }
+}
+
+/**
+ * Starts a device worker. Built (dist) code loads the compiled entry; source code run by vitest or
+ * tsx loads the .ts entry through tsx's ESM hook registered in an eval'd bootstrap, because Node 20
+ * will not load a .ts Worker entry with execArgv ['--import', 'tsx'].
+ */
+function spawnDeviceWorker(workerData: DeviceWorkerData): Worker {
+  const opts = { workerData, stdout: false, stderr: false };
+  if (import.meta.url.endsWith('.ts')) {
+    const entry = new URL('../../workers/device-worker.ts', import.meta.url).href;
+    const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+    return new Worker(code, { ...opts, eval: true });
+  }
+  return new Worker(new URL('../../workers/device-worker.js', import.meta.url), opts);
+}

@@ -1,0 +1,23 @@
+/**
+ * dmasim: a multi-threaded hardware DMA simulator. Windows 95 VMM page services over simulated
+ * physical memory in a SharedArrayBuffer; devices in worker threads DMA straight into it; a device
+ * that touches memory its driver no longer (or never) locked is caught at that access.
+ */
+
+export { createSimulator } from './simulator.js';
+export type { Simulator, SimulatorOptions, DriverContext, PagerControl } from './simulator.js';
+export type { VmmServices } from './vmm/services.js';
+export { NUL_PAGE_HANDLE, SYS_VM_HANDLE } from './vmm/services.js';
+export type { Cpu } from './cpu.js';
+export type { PagerPolicy, PagerStats } from './vmm/core.js';
+export { PageFault, SimulatorError } from './errors.js';
+export type { VmmError, VmmErrorCode, PageFaultReason } from './errors.js';
+export { renderViolation } from './report.js';
+export type { Violation, ViolationCode, FrameSnapshot, DeviceRef } from './report.js';
+export { VIOLATION_CODES } from './ring.js';
+export { DeviceError } from './host/host.js';
+export type { AttachOptions, DeviceHandle, DeviceFault, DeviceErrorCode } from './host/host.js';
+export type { ViolationMode } from './layout.js';
+export type { DmaPort, DmaResult, Registers, InterruptLine, DeviceContext, DeviceModel, SgElement } from './device-api.js';
+export * from './ddk.js';
+export * as copyEngine from '../devices/copy-engine/regs.js';

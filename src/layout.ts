@@ -1,0 +1,282 @@
+/**
+ * The one owner of the shared-memory layout (DESIGN.md §2). Every offset is computed here from the
+ * configuration and named once; both threads index shared memory only through these names. This is
+ * also the only module that makes typed-array views over the SharedArrayBuffers: the main thread
+ * calls `createShared`, a worker calls `attachShared`, which validates the header (magic, version,
+ * sizes) before handing out views.
+ *
+ * Two buffers:
+ *  - RAM: `frames × 4096` bytes of simulated physical memory.
+ *  - control (Int32 words): header | frame table | handout tables | device control blocks |
+ *    violation ring.
+ */
+
+import { PAGESIZE } from './address.js';
+
+export const LAYOUT_MAGIC = 0x444d4153; // 'DMAS'
+export const LAYOUT_VERSION = 1;
+
+export const MIN_MEMORY = 1 << 20; // 1 MiB
+export const MAX_MEMORY = 1 << 30; // 1 GiB
+export const DEFAULT_MEMORY = 16 << 20;
+
+/** Header word indices. */
+export const H = {
+  MAGIC: 0,
+  VERSION: 1,
+  FRAMES: 2,
+  MAX_DRIVERS: 3,
+  MAX_DEVICES: 4,
+  RING_CAPACITY: 5,
+  FRAME_TABLE: 6,
+  HANDOUT: 7,
+  DEVICES: 8,
+  RING: 9,
+  /** Ring slots claimed by writers (monotonic). */
+  RING_WRITE: 10,
+  /** Ring slots consumed by the main thread (monotonic). */
+  RING_READ: 11,
+  /** Records a writer could not append because the ring was full. */
+  RING_DROPPED: 12,
+  TOTAL_WORDS: 13,
+  /** onViolation policy: see VIOLATION_MODE. */
+  ON_VIOLATION: 14,
+  /** Global monotonic sequence shared by every report, whichever thread makes it. */
+  SEQ: 15,
+} as const;
+export const HEADER_WORDS = 16;
+
+/** Frame-table entry: 8 Int32 words per physical frame (32 bytes, two frames per cache line). */
+export const FT = {
+  LOCK: 0,
+  EPOCH: 1,
+  INFLIGHT: 2,
+  FLAGS: 3,
+  /** Linear page this frame backs, or -1 (none). */
+  OWNER: 4,
+  /** Driver context that took the lock 0 → 1, plus 1 (0 = none). */
+  LOCKER: 5,
+} as const;
+export const FT_STRIDE = 8;
+
+/** Frame flag bits (FT.FLAGS). */
+export const FF = {
+  /** Allocated to some page or purpose (not on the free list, not in quarantine). */
+  USED: 1 << 0,
+  /** Permanently locked: PAGEFIXED / PC_FIXED / _PageCommitContig / PCC_NOLIN / the nul page. */
+  FIXED: 1 << 1,
+  /** Released and held back from reuse (KASAN-style quarantine). */
+  QUARANTINED: 1 << 2,
+  /** Mirror of P_DIRTY of the page it backs (written by the VMM). */
+  PTE_DIRTY: 1 << 3,
+  /** Currently locked with PAGEMARKDIRTY. */
+  MARKDIRTY: 1 << 4,
+  /** Backs pages with no pager (the pager never drops or moves it). */
+  NOPAGER: 1 << 5,
+  /** The system nul page. */
+  NUL: 1 << 6,
+  /** A device has written into this frame since it was last allocated. */
+  DMA_WRITTEN: 1 << 7,
+} as const;
+
+/** Device control block: 64 words per device. */
+export const DCB = {
+  /** Wake sequence: bumped for every doorbell and control request; the worker waits on it. */
+  WAKE: 0,
+  DOORBELL_RUNG: 1,
+  DOORBELL_SERVED: 2,
+  /** Control requests posted by the main thread (the worker yields to its event loop for them). */
+  CTL_PENDING: 3,
+  /** Interrupt line level: 1 raised, 0 acknowledged. The main thread waits on it. */
+  IRQ: 4,
+  IRQ_COUNT: 5,
+  /** 1 while the device is executing a command (re-entrancy guard). */
+  BUSY: 6,
+  /** DEVICE_STATE value. */
+  STATE: 7,
+  /** Bumped by the worker as it makes progress (hang watchdog). */
+  HEARTBEAT: 8,
+  /** Driver context the device is bound to. */
+  DRIVER: 9,
+  /** Address width in bits. */
+  ADDRESS_BITS: 10,
+  /** No-crossing boundary in bytes (0 = none). */
+  BOUNDARY: 11,
+  /** Commands executed. */
+  COMMANDS: 12,
+  REGS: 32,
+} as const;
+export const DCB_STRIDE = 64;
+export const DEVICE_REGS = 32;
+
+export const DEVICE_STATE = { EMPTY: 0, STARTING: 1, RUNNING: 2, FAULTED: 3, STOPPED: 4 } as const;
+
+/** Each device's registers are also visible at a physical MMIO window above RAM (for re-entrancy). */
+export const MMIO_BASE = 0xfe000000;
+export const MMIO_STRIDE = PAGESIZE;
+
+/** Violation ring record: 16 words. */
+export const VR = {
+  /** seq + 1 once the record is complete (publication word). */
+  COMMIT: 0,
+  SEQ: 1,
+  CODE: 2,
+  DEVICE: 3,
+  DRIVER: 4,
+  PHYS: 5,
+  LENGTH: 6,
+  FRAME: 7,
+  EPOCH_SEEN: 8,
+  EPOCH_EXPECTED: 9,
+  /** 0 read (device reads memory), 1 write (device writes memory). */
+  DIR: 10,
+  /** Outcome: 0 blocked, 1 allowed. */
+  OUTCOME: 11,
+  /** Device command number the access belonged to. */
+  COMMAND: 12,
+  /** Start of the whole access (PHYS is the first offending byte). */
+  ACCESS: 13,
+  /** Code-specific detail (address bits, boundary size, …). */
+  DETAIL: 14,
+} as const;
+export const VR_STRIDE = 16;
+
+export const VIOLATION_MODE = { block: 0, allow: 1, throw: 2 } as const;
+export type ViolationMode = keyof typeof VIOLATION_MODE;
+
+export interface LayoutConfig {
+  memoryBytes: number;
+  maxDrivers: number;
+  maxDevices: number;
+  ringCapacity: number;
+}
+
+export interface SharedViews {
+  readonly config: LayoutConfig;
+  readonly frames: number;
+  readonly ramBuffer: SharedArrayBuffer;
+  readonly controlBuffer: SharedArrayBuffer;
+  /** All of RAM as bytes. Main thread and DMA port only; devices never see it. */
+  readonly ram: Uint8Array;
+  readonly control: Int32Array;
+  readonly frameTableBase: number;
+  readonly handoutBase: number;
+  readonly deviceBase: number;
+  readonly ringBase: number;
+}
+
+export class LayoutError extends Error {
+  override readonly name = 'LayoutError';
+}
+
+function computeOffsets(c: LayoutConfig) {
+  const frames = c.memoryBytes / PAGESIZE;
+  const frameTableBase = HEADER_WORDS;
+  const handoutBase = frameTableBase + frames * FT_STRIDE;
+  const deviceBase = handoutBase + c.maxDrivers * frames;
+  const ringBase = deviceBase + c.maxDevices * DCB_STRIDE;
+  const totalWords = ringBase + c.ringCapacity * VR_STRIDE;
+  return { frames, frameTableBase, handoutBase, deviceBase, ringBase, totalWords };
+}
+
+export function validateLayoutConfig(c: LayoutConfig): void {
+  const m = c.memoryBytes;
+  if (!Number.isInteger(m) || m < MIN_MEMORY || m > MAX_MEMORY || m % PAGESIZE !== 0) {
+    throw new LayoutError(`memory must be a multiple of 4096 between 1 MiB and 1 GiB, got ${m}`);
+  }
+  for (const [k, v, max] of [
+    ['maxDrivers', c.maxDrivers, 64],
+    ['maxDevices', c.maxDevices, 256],
+    ['ringCapacity', c.ringCapacity, 1 << 20],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new LayoutError(`${k} must be an integer in 1…${max}, got ${v}`);
+  }
+}
+
+/** Creates both buffers, writes the header and initialises the frame table (main thread). */
+export function createShared(c: LayoutConfig): SharedViews {
+  validateLayoutConfig(c);
+  const o = computeOffsets(c);
+  const ramBuffer = new SharedArrayBuffer(c.memoryBytes);
+  const controlBuffer = new SharedArrayBuffer(o.totalWords * 4);
+  const control = new Int32Array(controlBuffer);
+  control[H.VERSION] = LAYOUT_VERSION;
+  control[H.FRAMES] = o.frames;
+  control[H.MAX_DRIVERS] = c.maxDrivers;
+  control[H.MAX_DEVICES] = c.maxDevices;
+  control[H.RING_CAPACITY] = c.ringCapacity;
+  control[H.FRAME_TABLE] = o.frameTableBase;
+  control[H.HANDOUT] = o.handoutBase;
+  control[H.DEVICES] = o.deviceBase;
+  control[H.RING] = o.ringBase;
+  control[H.TOTAL_WORDS] = o.totalWords;
+  for (let f = 0; f < o.frames; f++) control[o.frameTableBase + f * FT_STRIDE + FT.OWNER] = -1;
+  // Publication point: a worker that sees MAGIC sees every header word written before it.
+  Atomics.store(control, H.MAGIC, LAYOUT_MAGIC);
+  return views(c, o, ramBuffer, controlBuffer);
+}
+
+/** Validates the header of buffers received from the main thread and returns views (worker side). */
+export function attachShared(ramBuffer: SharedArrayBuffer, controlBuffer: SharedArrayBuffer): SharedViews {
+  const control = new Int32Array(controlBuffer);
+  // Pairs with the Atomics.store of MAGIC in createShared.
+  if (control.length < HEADER_WORDS || Atomics.load(control, H.MAGIC) !== LAYOUT_MAGIC) {
+    throw new LayoutError('shared control buffer has no dmasim header');
+  }
+  if (control[H.VERSION] !== LAYOUT_VERSION) {
+    throw new LayoutError(`layout version ${control[H.VERSION]} does not match ${LAYOUT_VERSION}`);
+  }
+  const c: LayoutConfig = {
+    memoryBytes: (control[H.FRAMES] ?? 0) * PAGESIZE,
+    maxDrivers: control[H.MAX_DRIVERS] ?? 0,
+    maxDevices: control[H.MAX_DEVICES] ?? 0,
+    ringCapacity: control[H.RING_CAPACITY] ?? 0,
+  };
+  validateLayoutConfig(c);
+  const o = computeOffsets(c);
+  if (o.totalWords !== control[H.TOTAL_WORDS] || o.totalWords * 4 !== controlBuffer.byteLength) {
+    throw new LayoutError('control buffer size does not match its header');
+  }
+  if (ramBuffer.byteLength !== c.memoryBytes) throw new LayoutError('RAM buffer size does not match the header');
+  return views(c, o, ramBuffer, controlBuffer);
+}
+
+function views(
+  c: LayoutConfig,
+  o: ReturnType<typeof computeOffsets>,
+  ramBuffer: SharedArrayBuffer,
+  controlBuffer: SharedArrayBuffer,
+): SharedViews {
+  return {
+    config: c,
+    frames: o.frames,
+    ramBuffer,
+    controlBuffer,
+    ram: new Uint8Array(ramBuffer),
+    control: new Int32Array(controlBuffer),
+    frameTableBase: o.frameTableBase,
+    handoutBase: o.handoutBase,
+    deviceBase: o.deviceBase,
+    ringBase: o.ringBase,
+  };
+}
+
+/** Word index of a frame-table field. */
+export function ftIndex(v: SharedViews, f: number, field: number): number {
+  return v.frameTableBase + f * FT_STRIDE + field;
+}
+
+/** Word index of a driver context's handout entry for a frame. */
+export function handoutIndex(v: SharedViews, ctx: number, f: number): number {
+  return v.handoutBase + ctx * v.frames + f;
+}
+
+/** Word index of a device control-block field. */
+export function dcbIndex(v: SharedViews, device: number, field: number): number {
+  return v.deviceBase + device * DCB_STRIDE + field;
+}
+
+/** Word index of a violation-ring record field. */
+export function ringIndex(v: SharedViews, slot: number, field: number): number {
+  return v.ringBase + slot * VR_STRIDE + field;
+}

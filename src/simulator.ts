@@ -1,0 +1,221 @@
+/**
+ * The public simulator: physical memory, the VMM, the CPU, driver contexts, the pager controls,
+ * the violation log and (through the device host) simulated devices in worker threads.
+ */
+
+import { PAGESIZE } from './address.js';
+import { SimCpu, type Cpu } from './cpu.js';
+import { SimulatorError } from './errors.js';
+import { clearHandouts } from './frametable.js';
+import { DEFAULT_MEMORY, H, VIOLATION_MODE, createShared, type SharedViews, type ViolationMode } from './layout.js';
+import { nextSeq } from './ring.js';
+import { ViolationLog, renderViolation, type DeviceRef, type Violation } from './report.js';
+import { MemoryCore, type PagerPolicy, type PagerStats } from './vmm/core.js';
+import { Vmm, type VmmServices } from './vmm/services.js';
+import { DeviceHost, type AttachOptions, type DeviceHandle, type DeviceFault } from './host/host.js';
+
+export interface SimulatorOptions {
+  /** Physical memory in bytes: 1 MiB … 1 GiB, a multiple of 4096. Default 16 MiB. */
+  memory?: number;
+  /** Seed for every random decision (pager victims, move-or-page-out). Default 1. */
+  seed?: number;
+  /** Pager policy. Default 'off'. */
+  pager?: PagerPolicy;
+  /** Frames held in quarantine after release (default: frames/32 with 'aggressive', else 0). */
+  quarantine?: number;
+  /** What a violating DMA access does: 'block' (default; no byte lands), 'allow' or 'throw'. */
+  onViolation?: ViolationMode;
+  /** Capture call-site stacks for lock / hand-out / unlock / device programming. Default true. */
+  stacks?: boolean;
+  /** Driver contexts that can exist at once (hand-out tables). Default 8. */
+  maxDrivers?: number;
+  /** Device instances that can exist at once. Default 16. */
+  maxDevices?: number;
+  /** Violation ring slots. Default 4096. */
+  ringCapacity?: number;
+  /** Swap pages beyond RAM for swappable commits. Default 3 × RAM. */
+  swapPages?: number;
+  /** A device that keeps a doorbell unserved this long is reported as hung. Default 10 000 ms. */
+  hangTimeoutMs?: number;
+}
+
+/** A driver: its own DDK service facade (hand-outs, lastError), the CPU and its devices. */
+export interface DriverContext {
+  readonly name: string;
+  readonly vmm: VmmServices;
+  readonly cpu: Cpu;
+  /** Starts a device of `kind` in its own worker thread, bound to this driver. */
+  attachDevice(kind: string, options?: AttachOptions): Promise<DeviceHandle>;
+}
+
+export interface PagerControl {
+  /** The current policy; may be changed at any time. */
+  policy: PagerPolicy;
+  /** Moves or pages out every pageable page once. Returns how many pages it touched. */
+  pass(): number;
+  /** One pager decision on a random pageable page. False if there was none. */
+  step(): boolean;
+  readonly stats: Readonly<PagerStats>;
+}
+
+export interface Simulator extends DriverContext {
+  readonly memory: { readonly bytes: number; readonly frames: number };
+  readonly seed: number;
+  readonly pager: PagerControl;
+  /** A new driver context over the same memory (DMA ownership checks are per driver). */
+  createDriver(name: string): DriverContext;
+  /** Every violation so far, in sequence order. */
+  violations(): Violation[];
+  /** Device faults (a device that threw, exited or hung). */
+  deviceFaults(): DeviceFault[];
+  /** Renders a violation as KASAN-style text. */
+  render(v: Violation): string;
+  /** A digest of all memory-manager state: equal digests mean equal state. */
+  fingerprint(): string;
+  /** Ends every device worker; resolves when all have exited. */
+  close(): Promise<void>;
+}
+
+class Driver implements DriverContext {
+  readonly vmm: Vmm;
+  constructor(
+    readonly name: string,
+    readonly ctx: number,
+    core: MemoryCore,
+    readonly cpu: Cpu,
+    private readonly host: DeviceHost,
+  ) {
+    this.vmm = new Vmm(core, ctx);
+  }
+
+  attachDevice(kind: string, options: AttachOptions = {}): Promise<DeviceHandle> {
+    return this.host.attach(kind, this.ctx, this.name, options);
+  }
+}
+
+class SimulatorImpl implements Simulator {
+  readonly name: string;
+  readonly vmm: VmmServices;
+  readonly cpu: Cpu;
+  readonly memory: { bytes: number; frames: number };
+  readonly pager: PagerControl;
+  private readonly drivers: Driver[] = [];
+  private readonly log: ViolationLog;
+  private readonly host: DeviceHost;
+  private closed = false;
+
+  constructor(
+    readonly seed: number,
+    private readonly shared: SharedViews,
+    private readonly core: MemoryCore,
+    opts: SimulatorOptions,
+  ) {
+    this.memory = { bytes: shared.frames * PAGESIZE, frames: shared.frames };
+    this.cpu = new SimCpu(core);
+    this.host = new DeviceHost(shared, { stacks: opts.stacks ?? true, hangTimeoutMs: opts.hangTimeoutMs ?? 10_000 });
+    this.log = new ViolationLog(core, {
+      driverName: (ctx) => this.drivers[ctx]?.name ?? null,
+      device: (id): DeviceRef | null => this.host.deviceRef(id),
+      programmedStack: (id, command) => this.host.programmedStack(id, command),
+    });
+    core.observer = this.log;
+    this.host.log = this.log;
+    const main = this.addDriver('default');
+    this.name = main.name;
+    this.vmm = main.vmm;
+    this.pager = {
+      get policy() {
+        return core.policy;
+      },
+      set policy(p: PagerPolicy) {
+        if (p !== 'off' && p !== 'random' && p !== 'aggressive') throw new SimulatorError(`unknown pager policy ${String(p)}`);
+        core.policy = p;
+      },
+      pass: () => core.pagerPass(),
+      step: () => core.pagerStep(),
+      stats: core.stats,
+    };
+  }
+
+  private addDriver(name: string): Driver {
+    if (typeof name !== 'string' || name.length === 0) throw new SimulatorError('a driver needs a non-empty name');
+    if (this.drivers.some((d) => d.name === name)) throw new SimulatorError(`a driver named "${name}" exists already`);
+    if (this.drivers.length >= this.shared.config.maxDrivers) throw new SimulatorError(`at most ${this.shared.config.maxDrivers} drivers (maxDrivers)`);
+    const ctx = this.drivers.length;
+    clearHandouts(this.shared, ctx);
+    const d = new Driver(name, ctx, this.core, this.cpu, this.host);
+    this.drivers.push(d);
+    return d;
+  }
+
+  createDriver(name: string): DriverContext {
+    this.assertOpen();
+    return this.addDriver(name);
+  }
+
+  attachDevice(kind: string, options: AttachOptions = {}): Promise<DeviceHandle> {
+    this.assertOpen();
+    return this.drivers[0]!.attachDevice(kind, options);
+  }
+
+  violations(): Violation[] {
+    return this.log.all();
+  }
+
+  deviceFaults(): DeviceFault[] {
+    return this.host.faults();
+  }
+
+  render(v: Violation): string {
+    return renderViolation(v);
+  }
+
+  fingerprint(): string {
+    return this.core.fingerprint();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.host.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SimulatorError('the simulator is closed');
+  }
+}
+
+/** Creates a simulator. Resolves once shared memory is laid out (devices start on attach). */
+export async function createSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const memory = options.memory ?? DEFAULT_MEMORY;
+  const seed = options.seed ?? 1;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new SimulatorError(`seed must be an unsigned 32-bit integer, got ${String(seed)}`);
+  const pager = options.pager ?? 'off';
+  if (pager !== 'off' && pager !== 'random' && pager !== 'aggressive') throw new SimulatorError(`unknown pager policy ${String(pager)}`);
+  const onViolation = options.onViolation ?? 'block';
+  if (!(onViolation in VIOLATION_MODE)) throw new SimulatorError(`onViolation must be 'block', 'allow' or 'throw', got ${String(onViolation)}`);
+  let shared: SharedViews;
+  try {
+    shared = createShared({
+      memoryBytes: memory,
+      maxDrivers: options.maxDrivers ?? 8,
+      maxDevices: options.maxDevices ?? 16,
+      ringCapacity: options.ringCapacity ?? 4096,
+    });
+  } catch (e) {
+    throw new SimulatorError((e as Error).message);
+  }
+  Atomics.store(shared.control, H.ON_VIOLATION, VIOLATION_MODE[onViolation]);
+  const core = new MemoryCore(
+    shared,
+    {
+      seed,
+      pager,
+      stacks: options.stacks ?? true,
+      ...(options.quarantine !== undefined ? { quarantine: options.quarantine } : {}),
+      ...(options.swapPages !== undefined ? { swapPages: options.swapPages } : {}),
+    },
+    () => nextSeq(shared),
+  );
+  return new SimulatorImpl(seed, shared, core, options);
+}

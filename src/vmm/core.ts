@@ -1,0 +1,603 @@
+/**
+ * The memory manager's state and its page-level mechanisms (main thread only): the linear address
+ * space (arenas, memory blocks, per-page state, x86 PTEs), the frame allocator, residency (page-in,
+ * page-out, move), lock counts through the shared frame table, and the backing store.
+ *
+ * Page tables are private to this thread: devices never see them (DDK: a virtual device must not
+ * modify page tables); the only window is `_CopyPageTable`, which returns a copy.
+ *
+ * The DDK services (services.ts) validate everything first and then call the mechanisms here, which
+ * do not fail half-way: that is how every service is all-or-nothing.
+ */
+
+import { createHash } from 'node:crypto';
+import { LINEAR_PAGES, PAGESIZE } from '../address.js';
+import {
+  MAXDOSPAGE,
+  MAXPRIVATEPAGE,
+  MAXSHAREDPAGE,
+  MAXSYSTEMPAGE,
+  MININVALIDPAGE,
+  MINPRIVATEPAGE,
+  MINSHAREDPAGE,
+  MINSYSTEMPAGE,
+  P_ACC,
+  P_DIRTY,
+  P_PRES,
+  P_USER,
+  P_WRITE,
+  PC_USER,
+  PC_WRITEABLE,
+} from '../ddk.js';
+import { FrameAllocator } from '../allocator.js';
+import { FF, type SharedViews } from '../layout.js';
+import {
+  clearFrameFlags,
+  epochOf,
+  fixFrame,
+  flagsOf,
+  lockCount,
+  lockFrame,
+  ownerOf,
+  retireFrame,
+  setFrameFlags,
+  setOwner,
+  unlockFrame,
+} from '../frametable.js';
+import { Prng } from '../prng.js';
+import { History } from './history.js';
+
+/** Page state (per linear page). */
+export const PS = { FREE: 0, RESERVED: 1, COMMITTED: 2 } as const;
+
+/** Per-page information bits kept beside the PTE (never in PTE bits: §2 says they are private). */
+export const PI = {
+  /** Permanently locked (PAGEFIXED, PC_FIXED, contiguous commits). */
+  FIXED: 1 << 0,
+  /** No pager: _PageCommitPhys, global aliases, _MapPhysToLinear; never paged or moved. */
+  NOPAGER: 1 << 1,
+  /** Zero-filled on first touch or after a discard (PD_ZEROINIT / PD_FIXEDZERO). */
+  ZEROINIT: 1 << 2,
+  /** Not written since commit (or since a discard). */
+  VIRGIN: 1 << 3,
+  /** Page of a PAGEMAPGLOBAL alias. */
+  ALIAS: 1 << 4,
+  /** Page of a _MapPhysToLinear mapping. */
+  PHYSMAP: 1 << 5,
+  /** The permission bits are stored under their PC_* values. */
+  PC_WRITEABLE,
+  PC_USER,
+} as const;
+export const PERM_MASK = PC_WRITEABLE | PC_USER;
+
+export const ARENA = { DOS: 0, PRIVATE: 1, SHARED: 2, SYSTEM: 3, INVALID: 4 } as const;
+export type Arena = (typeof ARENA)[keyof typeof ARENA];
+export const ARENA_BOUNDS: Record<number, readonly [number, number]> = {
+  [ARENA.DOS]: [0, MAXDOSPAGE],
+  [ARENA.PRIVATE]: [MINPRIVATEPAGE, MAXPRIVATEPAGE],
+  [ARENA.SHARED]: [MINSHAREDPAGE, MAXSHAREDPAGE],
+  [ARENA.SYSTEM]: [MINSYSTEMPAGE, MAXSYSTEMPAGE],
+};
+
+export function arenaOf(page: number): Arena {
+  if (page <= MAXDOSPAGE) return ARENA.DOS;
+  if (page <= MAXPRIVATEPAGE) return ARENA.PRIVATE;
+  if (page <= MAXSHAREDPAGE) return ARENA.SHARED;
+  if (page < MININVALIDPAGE) return ARENA.SYSTEM;
+  return ARENA.INVALID;
+}
+
+export type BlockKind = 'reserve' | 'allocate' | 'alias' | 'physmap';
+
+/** One memory block: the pages of one _PageReserve (or _PageAllocate) call. */
+export interface Block {
+  readonly base: number;
+  /** Reserved size in pages. */
+  size: number;
+  readonly kind: BlockKind;
+  /** PR_FIXED / PR_STATIC bits. */
+  readonly prFlags: number;
+  /** Allocated with PAGEFIXED (pages fixed, never moved by _PageReAllocate). */
+  readonly fixed: boolean;
+  /** Allocated with PAGEUSEALIGN. */
+  readonly aligned: boolean;
+  /** mbi_AllocationProtect (§3.7). */
+  readonly allocProtect: number;
+  /** For aliases: the pages and frames the alias was made of. */
+  readonly alias?: { readonly pages: Int32Array; readonly frames: Int32Array };
+}
+
+export type PagerPolicy = 'off' | 'random' | 'aggressive';
+
+export interface CoreOptions {
+  seed: number;
+  pager: PagerPolicy;
+  /** Frames held in quarantine after release; default: 0 for 'off'/'random', frames/32 (≥ 8) for 'aggressive'. */
+  quarantine?: number;
+  /** Swappable commit limit in pages beyond RAM (the swap file). Default 3 × RAM. */
+  swapPages?: number;
+  /** Capture call-site stacks for lock / hand-out / unlock (reports). Default true. */
+  stacks: boolean;
+  /** Probability that a 'random' pager acts after a successful call or CPU access. */
+  randomRate?: number;
+}
+
+/** Something that receives unlock-during-DMA findings (the report sink). */
+export interface UnlockObserver {
+  unlockDuringDma(frame: number, page: number, ctx: number, epoch: number, inflight: number, service: string): void;
+}
+
+export interface PagerStats {
+  pageIns: number;
+  pageOuts: number;
+  discards: number;
+  moves: number;
+  zeroFills: number;
+}
+
+export class MemoryCore {
+  readonly pte = new Uint32Array(LINEAR_PAGES);
+  readonly pstate = new Uint8Array(LINEAR_PAGES);
+  readonly pinfo = new Uint32Array(LINEAR_PAGES);
+  /** Base page of the owning block (valid when pstate ≠ FREE). */
+  readonly pblock = new Uint32Array(LINEAR_PAGES);
+  /** Non-free pages per 4 MiB slot: a slot with none has no page table (§4.1). */
+  readonly slotUse = new Uint32Array(1024);
+  readonly blocks = new Map<number, Block>();
+  /** Block bases in ascending order (first-fit placement, _PageQuery). */
+  private readonly sortedBases: number[] = [];
+  readonly backing = new Map<number, Uint8Array>();
+  readonly allocator: FrameAllocator;
+  readonly rng: Prng;
+  readonly history: History;
+  readonly nulFrame: number;
+  readonly stats: PagerStats = { pageIns: 0, pageOuts: 0, discards: 0, moves: 0, zeroFills: 0 };
+
+  /** Resident, unlocked, swappable pages: the pager's candidates. O(1) add/remove/random pick. */
+  private readonly pageable: Int32Array;
+  private readonly pageablePos = new Int32Array(LINEAR_PAGES).fill(-1);
+  private pageableCount = 0;
+
+  /** Committed swappable pages (the commit charge against RAM + swap). */
+  swappableCommitted = 0;
+  readonly commitLimit: number;
+  policy: PagerPolicy;
+  randomRate: number;
+  observer: UnlockObserver | undefined;
+  /** Re-entrancy guard: the pager never runs inside one of its own operations. */
+  private inPager = false;
+
+  constructor(
+    readonly shared: SharedViews,
+    opts: CoreOptions,
+    nextSeq: () => number,
+  ) {
+    this.policy = opts.pager;
+    this.rng = new Prng(opts.seed);
+    this.randomRate = opts.randomRate ?? 0.125;
+    this.history = new History(opts.stacks, nextSeq);
+    const frames = shared.frames;
+    this.pageable = new Int32Array(frames);
+    this.commitLimit = frames + (opts.swapPages ?? frames * 3);
+    this.allocator = new FrameAllocator(shared, opts.quarantine ?? defaultQuarantine(opts.pager, frames));
+    // The system nul page (§1.9): one fixed frame with no pager, mapped wherever "something
+    // harmless" is needed. Taken first, so it is the lowest free frame.
+    this.nulFrame = this.allocator.alloc();
+    fixFrame(shared, this.nulFrame);
+    setFrameFlags(shared, this.nulFrame, FF.NUL | FF.NOPAGER);
+  }
+
+  // ——— linear space ———
+
+  blockAt(page: number): Block | undefined {
+    return this.pstate[page] === PS.FREE ? undefined : this.blocks.get(this.pblock[page]!);
+  }
+
+  /** First free run of `n` pages in an arena (first fit), optionally 4 MiB aligned; -1 if none. */
+  findFreeRun(arena: Arena, n: number, align4M: boolean): number {
+    const [lo, hi] = ARENA_BOUNDS[arena]!;
+    const align = (p: number) => (align4M ? Math.ceil(p / 1024) * 1024 : p);
+    let cand = align(lo);
+    for (const base of this.sortedBases) {
+      const b = this.blocks.get(base)!;
+      if (base + b.size <= cand) continue;
+      if (base > hi) break;
+      if (base >= cand + n) break;
+      cand = align(base + b.size);
+    }
+    return cand + n - 1 <= hi ? cand : -1;
+  }
+
+  /** True if every page in [page, page+n) is free. */
+  rangeFree(page: number, n: number): boolean {
+    // Blocks, not pages: stays cheap for huge ranges.
+    if (this.pstate[page] !== PS.FREE) return false;
+    const i = this.upperBound(page);
+    const next = this.sortedBases[i];
+    return next === undefined || next >= page + n;
+  }
+
+  /** The first block base strictly greater than `page`, or undefined. */
+  nextBlockAfter(page: number): number | undefined {
+    return this.sortedBases[this.upperBound(page)];
+  }
+
+  private upperBound(page: number): number {
+    let lo = 0;
+    let hi = this.sortedBases.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.sortedBases[mid]! <= page) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Creates a block of reserved pages. The caller has checked the range is free. */
+  reserve(base: number, size: number, kind: BlockKind, prFlags: number, fixed: boolean, aligned: boolean, allocProtect: number, alias?: Block['alias']): Block {
+    const b: Block = { base, size, kind, prFlags, fixed, aligned, allocProtect, ...(alias ? { alias } : {}) };
+    this.blocks.set(base, b);
+    this.sortedBases.splice(this.upperBound(base), 0, base);
+    this.markReserved(base, size, base);
+    return b;
+  }
+
+  /** Grows a block in place; the caller has checked the pages after it are free. */
+  extendBlock(b: Block, newSize: number): void {
+    this.markReserved(b.base + b.size, newSize - b.size, b.base);
+    b.size = newSize;
+  }
+
+  private markReserved(from: number, n: number, base: number): void {
+    for (let p = from; p < from + n; p++) {
+      this.pstate[p] = PS.RESERVED;
+      this.pblock[p] = base;
+      this.pte[p] = 0;
+      this.pinfo[p] = 0;
+      this.slotUse[p >>> 10]!++;
+    }
+  }
+
+  /** Decommits every page and removes the block. */
+  freeBlock(b: Block, service: string, ctx: number): void {
+    for (let p = b.base; p < b.base + b.size; p++) {
+      if (this.pstate[p] === PS.COMMITTED) this.decommitPage(p, service, ctx);
+      this.pstate[p] = PS.FREE;
+      this.pblock[p] = 0;
+      this.slotUse[p >>> 10]!--;
+    }
+    this.blocks.delete(b.base);
+    this.sortedBases.splice(this.upperBound(b.base) - 1, 1);
+  }
+
+  // ——— commit / decommit ———
+
+  /** Commits a reserved page as swappable (not present until touched or locked). */
+  commitSwappable(page: number, perm: number, zeroInit: boolean, dirty: boolean): void {
+    this.pstate[page] = PS.COMMITTED;
+    this.pinfo[page] = perm | PI.VIRGIN | (zeroInit ? PI.ZEROINIT : 0);
+    this.pte[page] = permToPte(perm) & ~P_PRES;
+    this.swappableCommitted++;
+    if (dirty) this.pinfo[page]! &= ~PI.VIRGIN;
+  }
+
+  /** Commits a reserved page onto frame `f` as a fixed page (frame already allocated). */
+  commitFixed(page: number, f: number, perm: number, zero: boolean): void {
+    this.pstate[page] = PS.COMMITTED;
+    this.pinfo[page] = perm | PI.FIXED;
+    this.pte[page] = (f * PAGESIZE) | permToPte(perm) | P_PRES;
+    fixFrame(this.shared, f);
+    setOwner(this.shared, f, page);
+    if (zero) this.shared.ram.fill(0, f * PAGESIZE, (f + 1) * PAGESIZE);
+    this.history.record('alloc', f, epochOf(this.shared, f), -1, page, 'commit');
+  }
+
+  /** A PCC_NOLIN frame: fixed, mapped nowhere, the caller's forever. */
+  fixNoLinFrame(f: number): void {
+    fixFrame(this.shared, f);
+    this.history.record('alloc', f, epochOf(this.shared, f), -1, -1, '_PageCommitContig');
+  }
+
+  /** Commits a reserved page onto a frame the memory manager does not own (no pager, no frame-table change). */
+  commitNoPager(page: number, f: number, perm: number, extra: number): void {
+    this.pstate[page] = PS.COMMITTED;
+    this.pinfo[page] = perm | PI.NOPAGER | extra;
+    this.pte[page] = (f * PAGESIZE) | permToPte(perm) | P_PRES;
+  }
+
+  /** Back to "reserved": frame and backing copy released, locks dropped (with the in-flight check). */
+  decommitPage(page: number, service: string, ctx: number): void {
+    const info = this.pinfo[page]!;
+    const pte = this.pte[page]!;
+    if (!(info & (PI.NOPAGER | PI.FIXED))) this.swappableCommitted--;
+    if (pte & P_PRES && !(info & PI.NOPAGER)) {
+      const f = pte >>> 12;
+      this.removePageable(page);
+      this.releaseFrame(f, page, service, ctx, 'free');
+    }
+    this.backing.delete(page);
+    this.pstate[page] = PS.RESERVED;
+    this.pinfo[page] = 0;
+    this.pte[page] = 0;
+  }
+
+  /** Retires a frame from its page and returns it to the allocator; reports a DMA still in flight. */
+  private releaseFrame(f: number, page: number, service: string, ctx: number, kind: 'free' | 'page-out' | 'move'): void {
+    const wasLocked = lockCount(this.shared, f) > 0 || (flagsOf(this.shared, f) & FF.FIXED) !== 0;
+    const r = retireFrame(this.shared, f);
+    this.history.record(kind, f, r.epoch, ctx, page, service);
+    if (r.inflight > 0 && wasLocked) this.observer?.unlockDuringDma(f, page, ctx, r.epoch, r.inflight, service);
+    this.allocator.release(f);
+  }
+
+  // ——— residency ———
+
+  isPresent(page: number): boolean {
+    return (this.pte[page]! & P_PRES) !== 0;
+  }
+
+  frameOfPage(page: number): number {
+    return this.pte[page]! >>> 12;
+  }
+
+  get pageableResident(): number {
+    return this.pageableCount;
+  }
+
+  /** Frames that could be made available for a lock or page-in right now. */
+  get obtainableFrames(): number {
+    return this.allocator.freeCount + this.pageableCount;
+  }
+
+  /** Makes a committed swappable page present. False if no frame can be found. */
+  pageIn(page: number): boolean {
+    const f = this.obtainFrame();
+    if (f < 0) return false;
+    const ram = this.shared.ram;
+    const saved = this.backing.get(page);
+    const info = this.pinfo[page]!;
+    if (saved) ram.set(saved, f * PAGESIZE);
+    else if (info & PI.ZEROINIT) {
+      ram.fill(0, f * PAGESIZE, (f + 1) * PAGESIZE);
+      this.stats.zeroFills++;
+    }
+    // PD_NOINIT with no saved copy: contents undefined — whatever the frame held stays there.
+    this.pte[page] = (f * PAGESIZE) | permToPte(info) | P_PRES;
+    setOwner(this.shared, f, page);
+    this.history.record('alloc', f, epochOf(this.shared, f), -1, page, 'page-in');
+    this.addPageable(page);
+    this.stats.pageIns++;
+    return true;
+  }
+
+  /**
+   * Pages out an unlocked swappable page. Dirty pages (or pages with no copy that are not virgin)
+   * are written to the backing store; a clean page with a backing copy is simply dropped, as is a
+   * virgin one — which is exactly why a device write into a page nobody marked dirty is lost.
+   */
+  pageOut(page: number, ctx = -1): void {
+    const pte = this.pte[page]!;
+    const f = pte >>> 12;
+    const info = this.pinfo[page]!;
+    const mustWrite = (pte & P_DIRTY) !== 0 || (!this.backing.has(page) && !(info & PI.VIRGIN));
+    if (mustWrite) {
+      this.backing.set(page, this.shared.ram.slice(f * PAGESIZE, (f + 1) * PAGESIZE));
+      this.pinfo[page] = info & ~PI.VIRGIN;
+      this.stats.pageOuts++;
+    } else {
+      this.stats.discards++;
+    }
+    this.removePageable(page);
+    this.pte[page] = pte & (P_WRITE | P_USER);
+    this.releaseFrame(f, page, 'pager', ctx, 'page-out');
+  }
+
+  /** Moves a resident unlocked page to another frame (contents copied). Falls back to page-out. */
+  movePage(page: number): void {
+    const nf = this.allocator.alloc();
+    if (nf < 0) {
+      this.pageOut(page);
+      return;
+    }
+    const pte = this.pte[page]!;
+    const f = pte >>> 12;
+    const ram = this.shared.ram;
+    ram.copyWithin(nf * PAGESIZE, f * PAGESIZE, (f + 1) * PAGESIZE);
+    this.pte[page] = (nf * PAGESIZE) | (pte & 0xfff);
+    setOwner(this.shared, nf, page);
+    if (pte & P_DIRTY) setFrameFlags(this.shared, nf, FF.PTE_DIRTY);
+    this.history.record('alloc', nf, epochOf(this.shared, nf), -1, page, 'move');
+    this.releaseFrame(f, page, 'pager', -1, 'move');
+    this.stats.moves++;
+  }
+
+  /** A free frame, evicting a pager candidate if the free list is empty; -1 if neither. */
+  private obtainFrame(): number {
+    const f = this.allocator.alloc();
+    if (f >= 0 || this.pageableCount === 0) return f;
+    this.pageOut(this.pageable[this.rng.below(this.pageableCount)]!);
+    return this.allocator.alloc();
+  }
+
+  /** A frame for a fixed page: like obtainFrame, for callers that pre-checked obtainableFrames. */
+  takeFrame(): number {
+    return this.obtainFrame();
+  }
+
+  /** Evicts pager candidates until `n` frames are free (for contiguous requests). */
+  evictForContig(): void {
+    while (this.pageableCount > 0) this.pageOut(this.pageable[this.pageableCount - 1]!);
+  }
+
+  addPageable(page: number): void {
+    if (this.pageablePos[page]! >= 0) return;
+    this.pageablePos[page] = this.pageableCount;
+    this.pageable[this.pageableCount++] = page;
+  }
+
+  removePageable(page: number): void {
+    const i = this.pageablePos[page]!;
+    if (i < 0) return;
+    const last = this.pageable[--this.pageableCount]!;
+    this.pageable[i] = last;
+    this.pageablePos[last] = i;
+    this.pageablePos[page] = -1;
+  }
+
+  // ——— locks ———
+
+  /**
+   * Adds one lock to a committed page, paging it in first. Fixed and no-pager pages are permanently
+   * locked: the call changes nothing but the dirty mark. The caller pre-checked frames.
+   */
+  lockPage(page: number, ctx: number, markDirty: boolean, service: string): void {
+    const info = this.pinfo[page]!;
+    if (!(info & (PI.FIXED | PI.NOPAGER))) {
+      if (!this.isPresent(page)) this.pageIn(page);
+      const f = this.frameOfPage(page);
+      const count = lockFrame(this.shared, f, ctx);
+      if (count === 1) {
+        this.removePageable(page);
+        this.history.record('lock', f, epochOf(this.shared, f), ctx, page, service);
+      }
+    }
+    if (markDirty && this.isPresent(page)) {
+      this.pte[page]! |= P_DIRTY;
+      const f = this.frameOfPage(page);
+      setFrameFlags(this.shared, f, FF.PTE_DIRTY | (info & (PI.FIXED | PI.NOPAGER) ? 0 : FF.MARKDIRTY));
+    }
+  }
+
+  /** Can `page` take one more unlock? Fixed / no-pager pages always can (no effect). */
+  isUnlockable(page: number): boolean {
+    if (this.pinfo[page]! & (PI.FIXED | PI.NOPAGER)) return true;
+    return this.isPresent(page) && lockCount(this.shared, this.frameOfPage(page)) > 0;
+  }
+
+  isLocked(page: number): boolean {
+    return this.isPresent(page) && lockCount(this.shared, this.frameOfPage(page)) > 0;
+  }
+
+  /** Drops one lock (checked by the caller). At zero the page becomes a pager candidate again. */
+  unlockPage(page: number, ctx: number, markPageOut: boolean, service: string): void {
+    if (this.pinfo[page]! & (PI.FIXED | PI.NOPAGER)) return;
+    const f = this.frameOfPage(page);
+    const r = unlockFrame(this.shared, f);
+    if (r.count !== 0) return;
+    this.history.record('unlock', f, r.epoch, ctx, page, service);
+    if (r.inflight > 0) this.observer?.unlockDuringDma(f, page, ctx, r.epoch, r.inflight, service);
+    if (markPageOut) this.pte[page]! &= ~P_ACC;
+    this.addPageable(page);
+    if (this.policy === 'aggressive') this.evictNow(page);
+  }
+
+  // ——— the pager ———
+
+  /** Aggressive policy: a page unlocked to zero is moved or paged out at once (seeded choice). */
+  private evictNow(page: number): void {
+    if (this.inPager) return;
+    this.inPager = true;
+    try {
+      if (this.rng.chance(0.5)) this.movePage(page);
+      else this.pageOut(page);
+    } finally {
+      this.inPager = false;
+    }
+  }
+
+  /** One pager decision on a random candidate (move or page out). False if there is none. */
+  pagerStep(): boolean {
+    if (this.pageableCount === 0 || this.inPager) return false;
+    this.inPager = true;
+    try {
+      const page = this.pageable[this.rng.below(this.pageableCount)]!;
+      if (this.rng.chance(0.5)) this.movePage(page);
+      else this.pageOut(page);
+      return true;
+    } finally {
+      this.inPager = false;
+    }
+  }
+
+  /** A full pass: every current candidate is moved or paged out. Returns how many were touched. */
+  pagerPass(): number {
+    if (this.inPager) return 0;
+    const victims = Array.from(this.pageable.subarray(0, this.pageableCount));
+    this.inPager = true;
+    try {
+      for (const page of victims) {
+        if (this.pageablePos[page]! < 0) continue;
+        if (this.rng.chance(0.5)) this.movePage(page);
+        else this.pageOut(page);
+      }
+    } finally {
+      this.inPager = false;
+    }
+    return victims.length;
+  }
+
+  /** Called after every successful service call and CPU access: background paging per policy. */
+  tick(): void {
+    if (this.policy === 'off') return;
+    if (this.policy === 'aggressive' || this.rng.chance(this.randomRate)) this.pagerStep();
+  }
+
+  // ——— CPU dirty tracking ———
+
+  /** The CPU wrote through `page` (whose PTE maps frame f): set P_DIRTY|P_ACC and mirror the dirty bit. */
+  cpuWrote(page: number): void {
+    const pte = this.pte[page]!;
+    if ((pte & (P_DIRTY | P_ACC)) === (P_DIRTY | P_ACC) && !(this.pinfo[page]! & PI.VIRGIN)) return;
+    this.pte[page] = pte | P_DIRTY | P_ACC;
+    this.pinfo[page]! &= ~PI.VIRGIN;
+    if (!(this.pinfo[page]! & PI.ALIAS)) setFrameFlags(this.shared, pte >>> 12, FF.PTE_DIRTY);
+  }
+
+  cpuRead(page: number): void {
+    this.pte[page]! |= P_ACC;
+  }
+
+  /** Is an alias page still backed by the frame its original page holds? */
+  aliasValid(aliasPage: number): boolean {
+    const b = this.blockAt(aliasPage);
+    if (!b?.alias) return false;
+    const i = aliasPage - b.base;
+    const orig = b.alias.pages[i]!;
+    const f = b.alias.frames[i]!;
+    return ownerOf(this.shared, f) === orig && this.pstate[orig] === PS.COMMITTED && this.isPresent(orig) && this.frameOfPage(orig) === f;
+  }
+
+  // ——— snapshots ———
+
+  /** A digest of every piece of state, for all-or-nothing tests: equal digests, equal state. */
+  fingerprint(): string {
+    const h = createHash('sha256');
+    for (const a of [this.pte, this.pstate, this.pinfo, this.pblock, this.slotUse, this.shared.control, this.shared.ram]) {
+      h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    }
+    for (const [base, b] of [...this.blocks].sort((x, y) => x[0] - y[0])) h.update(`${base}:${b.size}:${b.kind}:${b.prFlags};`);
+    for (const [p, d] of [...this.backing].sort((x, y) => x[0] - y[0])) h.update(`${p}`).update(d);
+    h.update(this.allocator.fingerprint());
+    h.update(this.rng.state());
+    h.update(`${this.pageableCount}:${this.swappableCommitted}:${JSON.stringify(this.stats)}`);
+    return h.digest('hex');
+  }
+
+  /** The frame's DMA-visible state, for reports. */
+  frameState(f: number): { lock: number; epoch: number; flags: number; owner: number } {
+    return { lock: lockCount(this.shared, f), epoch: epochOf(this.shared, f), flags: flagsOf(this.shared, f), owner: ownerOf(this.shared, f) };
+  }
+
+  clearDirtyMirror(f: number): void {
+    clearFrameFlags(this.shared, f, FF.PTE_DIRTY);
+  }
+}
+
+/** PC_* permission bits → PTE bits. Ring-0 pages are still writable by ring 0 (P_WRITE set). */
+export function permToPte(perm: number): number {
+  return (perm & PC_WRITEABLE ? P_WRITE : 0) | (perm & PC_USER ? P_USER : 0);
+}
+
+function defaultQuarantine(policy: PagerPolicy, frames: number): number {
+  return policy === 'aggressive' ? Math.max(8, Math.floor(frames / 32)) : 0;
+}

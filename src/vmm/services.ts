@@ -1,0 +1,831 @@
+/**
+ * The VMM page services, as a driver calls them: DDK names in camelCase without the underscore,
+ * DDK argument order, DDK return conventions (spec §0.1), ULONG results as unsigned 32-bit numbers.
+ *
+ * Every service validates all of its input before it changes anything, then acts through
+ * mechanisms that cannot fail half-way (core.ts): a failure returns the DDK failure value, sets
+ * `lastError` to a typed record and leaves every piece of state as it was. Output pointers are typed
+ * arrays: the service writes into them only on success (EDX outputs excepted: the DDK defines EDX = 0
+ * on failure for the services that return a second value, so that is written).
+ *
+ * One instance per driver context: hand-outs of physical addresses (copyPageTable, pageAllocate's
+ * PhysAddr, pageCommitContig's result) are recorded against that context, and `lastError` is its own.
+ */
+
+import { LINEAR_PAGES, PAGESIZE, hex, isUlong } from '../address.js';
+import * as D from '../ddk.js';
+import type { VmmError, VmmErrorCode } from '../errors.js';
+import { epochOf, recordHandout, setOwner } from '../frametable.js';
+import { ARENA, PERM_MASK, PI, PS, arenaOf, permToPte, type Arena, type Block, type MemoryCore } from './core.js';
+
+/** The handle of the one simulated VM (the System VM); _PageAllocate(PG_VM) needs it. */
+export const SYS_VM_HANDLE = 0xc0fe0000;
+/**
+ * The nul page handle (§4.8): not a linear address. Not page aligned, so it can never equal a block
+ * base, and above 0xFFFFF, so it can never be mistaken for a physical page number.
+ */
+export const NUL_PAGE_HANDLE = 0x4e554c01;
+
+/** Internal: a validation failure, turned into lastError + the DDK failure value at the boundary. */
+class Fail {
+  constructor(
+    readonly code: VmmErrorCode,
+    readonly message: string,
+    readonly fields: Record<string, unknown> = {},
+  ) {}
+}
+
+function fail(code: VmmErrorCode, message: string, fields: Record<string, unknown> = {}): never {
+  throw new Fail(code, message, fields);
+}
+
+function ulong(name: string, v: unknown): number {
+  if (!isUlong(v)) fail('invalid-argument', `${name} must be an unsigned 32-bit integer, got ${String(v)}`, { argument: name, value: v });
+  return v;
+}
+
+function count(name: string, v: unknown): number {
+  const n = ulong(name, v);
+  if (n === 0) fail('zero-count', `${name} must be nonzero`, { argument: name });
+  return n;
+}
+
+function flagsIn(name: string, v: unknown, allowed: number): number {
+  const f = ulong(name, v);
+  const extra = (f & ~allowed) >>> 0;
+  if (extra !== 0) fail('reserved-flags', `${name} has reserved or unsupported bits ${hex(extra)}`, { argument: name, value: f, reserved: extra });
+  return f;
+}
+
+function outArray(name: string, v: unknown, min: number, optional: boolean): Uint32Array | undefined {
+  if (v === undefined || v === null) {
+    if (optional) return undefined;
+    fail('invalid-argument', `${name} must be a Uint32Array`, { argument: name });
+  }
+  if (!(v instanceof Uint32Array)) fail('invalid-argument', `${name} must be a Uint32Array`, { argument: name });
+  if (v.length < min) fail('buffer-too-small', `${name} holds ${v.length} entries, ${min} needed`, { argument: name, length: v.length, needed: min });
+  return v;
+}
+
+/** Align masks the DDK documents (0x00 … 0x1F) and larger powers of two minus one, up to 16 MiB alignment. */
+function alignMask(v: unknown): number {
+  const m = ulong('AlignMask', v);
+  if (m > 0xfff || (m & (m + 1)) !== 0) fail('invalid-align-mask', `AlignMask must be 2^k − 1 (0x00, 0x01, 0x03 … 0x1F), got ${hex(m)}`, { value: m });
+  return m;
+}
+
+export interface VmmServices {
+  /** The most recent failure of a service called on this context, or null after a success. */
+  readonly lastError: VmmError | null;
+  pageAllocate(nPages: number, pType: number, VM: number, AlignMask: number, minPhys: number, maxPhys: number, PhysAddr: Uint32Array | null, flags: number, edx?: Uint32Array): number;
+  pageFree(hMem: number, flags: number): number;
+  pageReAllocate(hMem: number, nPages: number, flags: number, edx?: Uint32Array): number;
+  pageReserve(page: number, npages: number, flags: number): number;
+  pageCommit(page: number, npages: number, hpd: number, pagerdata: number, flags: number): number;
+  pageCommitPhys(page: number, npages: number, physpg: number, flags: number): number;
+  pageCommitContig(page: number, npages: number, flags: number, alignmask: number, minphys: number, maxphys: number): number;
+  pageDecommit(page: number, npages: number, flags: number): number;
+  pageLock(hMem: number, nPages: number, PageOff: number, flags: number): number;
+  pageUnLock(hMem: number, nPages: number, PageOff: number, flags: number): number;
+  linPageLock(page: number, npages: number, flags: number): number;
+  linPageUnLock(page: number, npages: number, flags: number): number;
+  copyPageTable(LinPgNum: number, nPages: number, PageBuf: Uint32Array, flags: number): number;
+  pageQuery(pbase: number, pmbi: Uint32Array, cbmbi: number): number;
+  pageModifyPermissions(page: number, npages: number, permand: number, permor: number): number;
+  getNulPageHandle(): number;
+  getSysVMHandle(): number;
+  getFreePageCount(flags: number, edx?: Uint32Array): number;
+  pageGetAllocInfo(flags: number, edx?: Uint32Array): number;
+  pageGetSizeAddr(hMem: number, flags: number, edx?: Uint32Array): number;
+  pageCheckLinRange(page: number, npages: number, flags: number): number;
+  mapPhysToLinear(PhysAddr: number, nBytes: number, flags: number): number;
+  pageDiscardPages(Page: number, VM: number, nPages: number, flags: number): number;
+}
+
+export class Vmm implements VmmServices {
+  lastError: VmmError | null = null;
+
+  constructor(
+    private readonly core: MemoryCore,
+    /** Driver context index (hand-out table row). */
+    readonly ctx: number,
+    /** Whether the pager does MS-DOS/BIOS paging (§1.11): …LOCKEDIFDP requests lock only then. */
+    private readonly pagerUsesDos = false,
+  ) {}
+
+  /** Runs a service: clears lastError, converts a validation failure into lastError + failure value. */
+  private run(service: string, failure: number, body: () => number, edx?: unknown): number {
+    this.lastError = null;
+    try {
+      const r = body();
+      this.core.tick();
+      return r >>> 0;
+    } catch (e) {
+      if (!(e instanceof Fail)) throw e;
+      this.lastError = Object.freeze({ ...e.fields, service, code: e.code, message: `${service}: ${e.message}` });
+      if (edx instanceof Uint32Array && edx.length > 0) edx[0] = 0;
+      return failure;
+    }
+  }
+
+  // ——— shared validation ———
+
+  /** A page range: valid page numbers, nonzero count, not reaching the invalid region. */
+  private range(page: unknown, n: unknown, pageName = 'page', countName = 'npages'): [number, number] {
+    const p = ulong(pageName, page);
+    const c = count(countName, n);
+    if (p >= LINEAR_PAGES) fail('invalid-range', `${pageName} ${hex(p)} is not a linear page number (0 … 0xFFFFF)`, { page: p });
+    if (p + c > LINEAR_PAGES) fail('invalid-range', `${pageName} ${hex(p)} + ${c} pages runs past the 4 GiB space`, { page: p, npages: c });
+    if (arenaOf(p + c - 1) === ARENA.INVALID) fail('invalid-region', `pages ${hex(p)}…${hex(p + c - 1)} reach the invalid region 0xFFC00000–0xFFFFFFFF`, { page: p, npages: c });
+    return [p, c];
+  }
+
+  private oneArena(p: number, c: number): Arena {
+    const a = arenaOf(p);
+    if (arenaOf(p + c - 1) !== a) fail('crosses-arena', `pages ${hex(p)}…${hex(p + c - 1)} cross an arena boundary`, { page: p, npages: c });
+    return a;
+  }
+
+  /** The range lies inside one memory block; returns it. */
+  private inOneBlock(p: number, c: number): Block {
+    const b = this.core.blockAt(p);
+    if (!b) fail('not-a-block', `page ${hex(p)} is not reserved`, { page: p });
+    if (p + c > b.base + b.size) fail('crosses-block', `pages ${hex(p)}…${hex(p + c - 1)} run past the block at ${hex(b.base * PAGESIZE)}`, { page: p, npages: c, block: b.base * PAGESIZE });
+    return b;
+  }
+
+  private allCommitted(p: number, c: number): void {
+    for (let i = p; i < p + c; i++) {
+      if (this.core.pstate[i] !== PS.COMMITTED) fail('not-committed', `page ${hex(i)} is not committed`, { page: i });
+    }
+  }
+
+  private noneCommitted(p: number, c: number): void {
+    for (let i = p; i < p + c; i++) {
+      if (this.core.pstate[i] === PS.COMMITTED) fail('already-committed', `page ${hex(i)} is already committed`, { page: i });
+    }
+  }
+
+  /** A block base address (a memory handle). */
+  private handle(name: string, v: unknown): Block {
+    const h = ulong(name, v);
+    const b = (h & 0xfff) === 0 ? this.core.blocks.get(h >>> 12) : undefined;
+    if (!b) fail('not-a-block', `${name} ${hex(h)} is not the base of a memory block`, { value: h });
+    return b;
+  }
+
+  /** Frames needed to make [p, p+c) present, against what can be had without touching the range. */
+  private requireFramesForLock(p: number, c: number, extraFixed = 0): void {
+    const core = this.core;
+    let needed = extraFixed;
+    let pageableInRange = 0;
+    for (let i = p; i < p + c; i++) {
+      if (core.pinfo[i]! & (PI.FIXED | PI.NOPAGER)) continue;
+      if (!core.isPresent(i)) needed++;
+      else if (!core.isLocked(i)) pageableInRange++;
+    }
+    const available = core.allocator.freeCount + core.pageableResident - pageableInRange;
+    if (needed > available) fail('insufficient-memory', `${needed} frames needed, ${available} obtainable`, { needed, available });
+  }
+
+  private requireCommitCharge(n: number): void {
+    const core = this.core;
+    if (core.swappableCommitted + n > core.commitLimit) {
+      fail('insufficient-memory', `committing ${n} swappable pages exceeds the commit limit of ${core.commitLimit}`, { npages: n, limit: core.commitLimit });
+    }
+  }
+
+  private handout(f: number, page: number, service: string): void {
+    recordHandout(this.core.shared, this.ctx, f);
+    this.core.history.record('handout', f, epochOf(this.core.shared, f), this.ctx, page, service);
+  }
+
+  // ——— allocation ———
+
+  pageAllocate(nPages: number, pType: number, VM: number, AlignMask: number, minPhys: number, maxPhys: number, PhysAddr: Uint32Array | null, flags: number, edx?: Uint32Array): number {
+    return this.run('_PageAllocate', 0, () => {
+      const n = count('nPages', nPages);
+      const type = ulong('pType', pType);
+      const vm = ulong('VM', VM);
+      const fl = flagsIn('flags', flags, D.PAGEZEROINIT | D.PAGEUSEALIGN | D.PAGECONTIG | D.PAGEFIXED | D.PAGELOCKED | D.PAGELOCKEDIFDP);
+      const out = outArray('PhysAddr', PhysAddr, 1, true);
+      const edxOut = outArray('edx', edx, 1, true);
+      if (type !== D.PG_SYS && type !== D.PG_VM && type !== D.PG_HOOKED) fail('invalid-page-type', `pType ${type} is not PG_SYS, PG_VM or PG_HOOKED`, { value: type });
+      if (type === D.PG_SYS && vm !== 0) fail('invalid-vm', 'VM must be 0 with PG_SYS', { value: vm });
+      if (type !== D.PG_SYS && vm !== SYS_VM_HANDLE) fail('invalid-vm', `VM ${hex(vm)} is not a VM handle`, { value: vm });
+      if (fl & D.PAGEUSEALIGN && !(fl & D.PAGEFIXED)) fail('invalid-flags', 'PAGEUSEALIGN requires PAGEFIXED', { flags: fl });
+      if (fl & D.PAGELOCKED && fl & D.PAGELOCKEDIFDP) fail('invalid-flags', 'PAGELOCKED and PAGELOCKEDIFDP are mutually exclusive', { flags: fl });
+      const fixed = (fl & D.PAGEFIXED) !== 0;
+      const useAlign = (fl & D.PAGEUSEALIGN) !== 0;
+      let mask = 0;
+      let minF = 0;
+      let maxF = 0;
+      if (useAlign) {
+        mask = alignMask(AlignMask);
+        minF = ulong('minPhys', minPhys);
+        maxF = ulong('maxPhys', maxPhys);
+        // KB Q180579: maxPhys = 0xFFFFFFFF is silently taken as 0x1000 (below 16 MiB); the largest
+        // meaningful value is 0x100000 (4 GiB).
+        if (maxF === 0xffffffff) maxF = 0x1000;
+        else if (maxF > 0x100000) maxF = 0x100000;
+        if (minF >= maxF) fail('invalid-phys-range', `minPhys ${hex(minF)} must be below maxPhys ${hex(maxF)}`, { minPhys: minF, maxPhys: maxF });
+      }
+      const arena = type === D.PG_SYS ? ARENA.SYSTEM : ARENA.SHARED;
+      const base = this.core.findFreeRun(arena, n, false);
+      if (base < 0) fail('insufficient-memory', `no run of ${n} free linear pages in the ${type === D.PG_SYS ? 'system' : 'shared'} arena`, { npages: n });
+      const req = { count: n, alignMask: mask, minFrame: minF, maxFrame: maxF };
+      if (useAlign) {
+        if (!this.core.allocator.canAllocContig(req)) fail('insufficient-memory', `no ${n} contiguous frames with mask ${hex(mask, 2)} in [${hex(minF, 5)}, ${hex(maxF, 5)})`, { npages: n });
+      } else if (fixed) {
+        this.requireFramesForLock(0, 0, n);
+      } else {
+        this.requireCommitCharge(n);
+        if (fl & D.PAGELOCKED) this.requireFramesForLock(0, 0, n);
+      }
+      // — validated: act —
+      const perm = type === D.PG_SYS ? D.PC_WRITEABLE : D.PC_WRITEABLE | D.PC_USER;
+      const core = this.core;
+      core.reserve(base, n, 'allocate', 0, fixed, useAlign, permToProtect(perm));
+      const zero = (fl & D.PAGEZEROINIT) !== 0;
+      if (useAlign) {
+        // PAGEUSEALIGN without PAGECONTIG is served contiguously too: that satisfies every
+        // per-page constraint (alignment of the first page, min/max for all) and is simplest.
+        const f0 = core.allocator.allocContig(req);
+        for (let i = 0; i < n; i++) core.commitFixed(base + i, f0 + i, perm, zero);
+        if (fl & D.PAGECONTIG && out) {
+          out[0] = f0 * PAGESIZE;
+          for (let i = 0; i < n; i++) this.handout(f0 + i, base + i, '_PageAllocate');
+        }
+      } else if (fixed) {
+        for (let i = 0; i < n; i++) core.commitFixed(base + i, core.takeFrame(), perm, zero);
+      } else {
+        for (let i = 0; i < n; i++) core.commitSwappable(base + i, perm, zero, false);
+        if (fl & D.PAGELOCKED || (fl & D.PAGELOCKEDIFDP && this.pagerUsesDos)) {
+          for (let i = 0; i < n; i++) core.lockPage(base + i, this.ctx, false, '_PageAllocate');
+        }
+      }
+      if (edxOut) edxOut[0] = base * PAGESIZE;
+      return base * PAGESIZE;
+    }, edx);
+  }
+
+  pageFree(hMem: number, flags: number): number {
+    return this.run('_PageFree', 0, () => {
+      const b = this.handle('hMem', hMem);
+      const fl = flagsIn('flags', flags, D.PR_STATIC);
+      if (b.kind === 'alias') fail('not-freeable', 'a PAGEMAPGLOBAL alias is released with _LinPageUnLock(…, PAGEMAPGLOBAL)', { hMem: b.base * PAGESIZE });
+      if (b.kind === 'physmap') fail('not-freeable', '_MapPhysToLinear mappings are permanent', { hMem: b.base * PAGESIZE });
+      if (b.prFlags & D.PR_STATIC && !(fl & D.PR_STATIC)) fail('static-block', 'a PR_STATIC block is freed only with PR_STATIC', { hMem: b.base * PAGESIZE });
+      this.core.freeBlock(b, '_PageFree', this.ctx);
+      return 1;
+    });
+  }
+
+  pageReAllocate(hMem: number, nPages: number, flags: number, edx?: Uint32Array): number {
+    return this.run('_PageReAllocate', 0, () => {
+      const core = this.core;
+      const b = this.handle('hMem', hMem);
+      const n = count('nPages', nPages);
+      const fl = flagsIn('flags', flags, D.PAGELOCKED | D.PAGELOCKEDIFDP | D.PAGENOCOPY | D.PAGEZEROINIT | D.PAGEZEROREINIT);
+      const edxOut = outArray('edx', edx, 1, true);
+      if (fl & D.PAGELOCKED && fl & D.PAGELOCKEDIFDP) fail('invalid-flags', 'PAGELOCKED and PAGELOCKEDIFDP are mutually exclusive', { flags: fl });
+      if (b.kind === 'alias' || b.kind === 'physmap') fail('not-freeable', 'aliases and physical mappings cannot be reallocated', { hMem: b.base * PAGESIZE });
+      if (b.aligned) fail('aligned-block', 'PAGEUSEALIGN blocks cannot be reallocated', { hMem: b.base * PAGESIZE });
+      if (b.prFlags & D.PR_STATIC) fail('static-block', 'PR_STATIC blocks cannot be reallocated', { hMem: b.base * PAGESIZE });
+      // Committed pages must be one run from the base (§4.11).
+      let run = 0;
+      while (run < b.size && core.pstate[b.base + run] === PS.COMMITTED) run++;
+      for (let i = run; i < b.size; i++) {
+        if (core.pstate[b.base + i] === PS.COMMITTED) fail('not-contiguous', 'the committed pages of the block are not one run from its base', { page: b.base + i });
+      }
+      const perm = run > 0 ? core.pinfo[b.base]! & PERM_MASK : b.allocProtect === D.PAGE_READWRITE ? D.PC_WRITEABLE | D.PC_USER : D.PC_WRITEABLE;
+      const fixedPages = b.fixed;
+      const grow = Math.max(0, n - run);
+      const inPlace = n <= b.size || (arenaOf(b.base + n - 1) === arenaOf(b.base) && arenaOf(b.base + n - 1) !== ARENA.INVALID && core.rangeFree(b.base + b.size, n - b.size));
+      let newBase = b.base;
+      if (!inPlace) {
+        if (fixedPages || b.prFlags & D.PR_FIXED) fail('fixed-block', 'the block cannot grow in place and fixed blocks never move', { hMem: b.base * PAGESIZE });
+        newBase = core.findFreeRun(arenaOf(b.base), n, false);
+        if (newBase < 0) fail('insufficient-memory', `no run of ${n} free linear pages`, { npages: n });
+      }
+      if (fixedPages) this.requireFramesForLock(0, 0, grow);
+      else {
+        this.requireCommitCharge(grow);
+        if (fl & D.PAGELOCKED) this.requireFramesForLock(0, 0, grow);
+      }
+      // — validated: act —
+      let blk = b;
+      if (!inPlace) blk = this.moveBlock(b, newBase, n, run);
+      else if (n > b.size) core.extendBlock(b, n);
+      const base = blk.base;
+      if (n < run) for (let p = base + n; p < base + run; p++) core.decommitPage(p, '_PageReAllocate', this.ctx);
+      const zeroNew = (fl & (D.PAGEZEROINIT | D.PAGEZEROREINIT)) !== 0;
+      for (let p = base + run; p < base + n; p++) {
+        if (fixedPages) core.commitFixed(p, core.takeFrame(), perm, zeroNew);
+        else core.commitSwappable(p, perm, zeroNew, false);
+        if (!fixedPages && (fl & D.PAGELOCKED || (fl & D.PAGELOCKEDIFDP && this.pagerUsesDos))) core.lockPage(p, this.ctx, false, '_PageReAllocate');
+      }
+      if (fl & D.PAGEZEROREINIT) for (let p = base; p < base + Math.min(run, n); p++) this.zeroPage(p);
+      if (edxOut) edxOut[0] = base * PAGESIZE;
+      return base * PAGESIZE;
+    }, edx);
+  }
+
+  /** Moves the first `run` committed pages of a block to a new base (mappings travel, frames stay). */
+  private moveBlock(b: Block, newBase: number, n: number, run: number): Block {
+    const core = this.core;
+    const nb = core.reserve(newBase, n, b.kind, b.prFlags, b.fixed, b.aligned, b.allocProtect);
+    for (let i = 0; i < run; i++) {
+      const from = b.base + i;
+      const to = newBase + i;
+      core.pstate[to] = PS.COMMITTED;
+      core.pinfo[to] = core.pinfo[from]!;
+      core.pte[to] = core.pte[from]!;
+      const saved = core.backing.get(from);
+      if (saved) {
+        core.backing.set(to, saved);
+        core.backing.delete(from);
+      }
+      if (core.isPresent(from)) {
+        const f = core.frameOfPage(from);
+        const wasPageable = !core.isLocked(from) && !(core.pinfo[from]! & (PI.FIXED | PI.NOPAGER));
+        core.removePageable(from);
+        if (wasPageable) core.addPageable(to);
+        setOwner(core.shared, f, to);
+      }
+      core.pstate[from] = PS.RESERVED;
+      core.pinfo[from] = 0;
+      core.pte[from] = 0;
+    }
+    core.freeBlock(b, '_PageReAllocate', this.ctx);
+    return nb;
+  }
+
+  /** Zeroes a committed page's contents (present: in its frame; absent: by dropping its copy). */
+  private zeroPage(p: number): void {
+    const core = this.core;
+    if (core.isPresent(p)) {
+      const f = core.frameOfPage(p);
+      core.shared.ram.fill(0, f * PAGESIZE, (f + 1) * PAGESIZE);
+    } else {
+      core.backing.delete(p);
+      core.pinfo[p]! |= PI.ZEROINIT | PI.VIRGIN;
+    }
+  }
+
+  pageReserve(page: number, npages: number, flags: number): number {
+    return this.run('_PageReserve', D.RESERVE_FAILED, () => {
+      const pg = ulong('page', page);
+      const n = count('npages', npages);
+      const fl = flagsIn('flags', flags, D.PR_FIXED | D.PR_STATIC | D.PR_4MEG);
+      let base: number;
+      if (pg === D.PR_PRIVATE || pg === D.PR_SHARED || pg === D.PR_SYSTEM) {
+        const arena = pg === D.PR_PRIVATE ? ARENA.PRIVATE : pg === D.PR_SHARED ? ARENA.SHARED : ARENA.SYSTEM;
+        base = this.core.findFreeRun(arena, n, (fl & D.PR_4MEG) !== 0);
+        if (base < 0) fail('insufficient-memory', `no run of ${n} free linear pages in the arena`, { npages: n });
+      } else {
+        const [p, c] = this.range(pg, n);
+        this.oneArena(p, c);
+        if (!this.core.rangeFree(p, c)) fail('address-in-use', `pages ${hex(p)}…${hex(p + c - 1)} are not all free`, { page: p, npages: c });
+        base = p;
+      }
+      this.core.reserve(base, n, 'reserve', fl & (D.PR_FIXED | D.PR_STATIC), false, false, D.PAGE_NOACCESS);
+      return base * PAGESIZE;
+    });
+  }
+
+  pageCommit(page: number, npages: number, hpd: number, pagerdata: number, flags: number): number {
+    return this.run('_PageCommit', 0, () => {
+      const [p, c] = this.range(page, npages);
+      const pd = ulong('hpd', hpd);
+      const data = ulong('pagerdata', pagerdata);
+      const fl = flagsIn('flags', flags, D.PC_FIXED | D.PC_LOCKED | D.PC_LOCKEDIFDP | D.PC_STATIC | D.PC_USER | D.PC_WRITEABLE | D.PC_INCR | D.PC_PRESENT | D.PC_DIRTY);
+      const b = this.inOneBlock(p, c);
+      if (pd < D.PD_ZEROINIT || pd > D.PD_FIXED) fail('invalid-pager', `hpd ${pd} is not a built-in pager (registered pagers are not modelled)`, { value: pd });
+      if (data !== 0) fail('invalid-argument', 'pagerdata must be 0 for the built-in pagers', { argument: 'pagerdata', value: data });
+      if ((pd === D.PD_FIXED || pd === D.PD_FIXEDZERO) && !(fl & D.PC_FIXED)) fail('invalid-flags', 'PD_FIXED and PD_FIXEDZERO require PC_FIXED', { flags: fl });
+      if (b.kind === 'alias' || b.kind === 'physmap') fail('not-freeable', 'aliases and physical mappings cannot be committed into', { page: p });
+      if (b.prFlags & D.PR_STATIC && !(fl & D.PC_STATIC)) fail('static-block', 'committing into a PR_STATIC block needs PC_STATIC', { page: p });
+      const fixed = (fl & D.PC_FIXED) !== 0;
+      const locked = (fl & D.PC_LOCKED) !== 0 || ((fl & D.PC_LOCKEDIFDP) !== 0 && this.pagerUsesDos);
+      if (fl & (D.PC_FIXED | D.PC_LOCKED | D.PC_LOCKEDIFDP)) this.noneCommitted(p, c);
+      const core = this.core;
+      let fresh = 0;
+      for (let i = p; i < p + c; i++) if (core.pstate[i] !== PS.COMMITTED) fresh++;
+      if (fixed) this.requireFramesForLock(0, 0, fresh);
+      else {
+        this.requireCommitCharge(fresh);
+        if (locked || fl & D.PC_PRESENT) this.requireFramesForLock(0, 0, fresh);
+      }
+      // — validated: act —
+      const perm = fl & PERM_MASK;
+      const zero = pd === D.PD_ZEROINIT || pd === D.PD_FIXEDZERO;
+      for (let i = p; i < p + c; i++) {
+        if (core.pstate[i] === PS.COMMITTED) continue; // recommitting is legal and changes nothing
+        if (fixed) {
+          core.commitFixed(i, core.takeFrame(), perm, zero);
+          continue;
+        }
+        core.commitSwappable(i, perm, zero, (fl & D.PC_DIRTY) !== 0);
+        if (locked) core.lockPage(i, this.ctx, false, '_PageCommit');
+        else if (fl & D.PC_PRESENT) core.pageIn(i);
+      }
+      return 1;
+    });
+  }
+
+  pageCommitPhys(page: number, npages: number, physpg: number, flags: number): number {
+    return this.run('_PageCommitPhys', 0, () => {
+      const [p, c] = this.range(page, npages);
+      const phys = ulong('physpg', physpg);
+      const fl = flagsIn('flags', flags, D.PC_INCR | D.PC_USER | D.PC_WRITEABLE | D.PC_STATIC);
+      const b = this.inOneBlock(p, c);
+      if (b.kind === 'alias' || b.kind === 'physmap') fail('not-freeable', 'aliases and physical mappings cannot be committed into', { page: p });
+      if (b.prFlags & D.PR_STATIC && !(fl & D.PC_STATIC)) fail('static-block', 'committing into a PR_STATIC block needs PC_STATIC', { page: p });
+      this.noneCommitted(p, c);
+      const nul = phys === NUL_PAGE_HANDLE;
+      if (nul && fl & D.PC_INCR) fail('invalid-flags', 'PC_INCR makes no sense with the nul page handle', { flags: fl });
+      const frames = this.core.shared.frames;
+      const last = nul ? 0 : phys + (fl & D.PC_INCR ? c - 1 : 0);
+      // Memory outside RAM (device memory) is not modelled: the physical pages must be in RAM.
+      if (!nul && last >= frames) fail('invalid-phys-range', `physical pages ${hex(phys, 5)}…${hex(last, 5)} are outside simulated RAM (${frames} frames)`, { physpg: phys, frames });
+      for (let i = 0; i < c; i++) {
+        const f = nul ? this.core.nulFrame : phys + (fl & D.PC_INCR ? i : 0);
+        this.core.commitNoPager(p + i, f, fl & PERM_MASK, 0);
+      }
+      return 1;
+    });
+  }
+
+  pageCommitContig(page: number, npages: number, flags: number, alignmask: number, minphys: number, maxphys: number): number {
+    return this.run('_PageCommitContig', D.COMMITCONTIG_FAILED, () => {
+      const fl = flagsIn('flags', flags, D.PC_USER | D.PC_WRITEABLE | D.PCC_ZEROINIT | D.PCC_NOLIN | D.PC_STATIC);
+      const nolin = (fl & D.PCC_NOLIN) !== 0;
+      if (nolin && fl !== D.PCC_NOLIN) fail('invalid-flags', 'PCC_NOLIN may not be combined with any other flag', { flags: fl });
+      const mask = alignMask(alignmask);
+      const minF = ulong('minphys', minphys);
+      let maxF = ulong('maxphys', maxphys);
+      // Unlike _PageAllocate (KB Q180579), the _PageCommitContig page recommends 0xFFFFFFFF for
+      // "anywhere"; we take it at its word: no upper limit (spec §6.2 item 1).
+      if (maxF > 0x100000) maxF = 0x100000;
+      if (minF >= maxF) fail('invalid-phys-range', `minphys ${hex(minF)} must be below maxphys ${hex(maxF)}`, { minphys: minF, maxphys: maxF });
+      let p = 0;
+      let c: number;
+      if (nolin) {
+        c = count('npages', npages);
+        ulong('page', page); // ignored with PCC_NOLIN, but still a ULONG
+      } else {
+        [p, c] = this.range(page, npages);
+        const b = this.inOneBlock(p, c);
+        if (b.kind === 'alias' || b.kind === 'physmap') fail('not-freeable', 'aliases and physical mappings cannot be committed into', { page: p });
+        if (b.prFlags & D.PR_STATIC && !(fl & D.PC_STATIC)) fail('static-block', 'committing into a PR_STATIC block needs PC_STATIC', { page: p });
+        this.noneCommitted(p, c);
+      }
+      const req = { count: c, alignMask: mask, minFrame: minF, maxFrame: maxF };
+      if (!this.core.allocator.canAllocContig(req)) fail('insufficient-memory', `no ${c} contiguous frames with mask ${hex(mask, 2)} in [${hex(minF, 5)}, ${hex(maxF, 5)})`, { npages: c });
+      // — validated: act —
+      const core = this.core;
+      const f0 = core.allocator.allocContig(req);
+      const zero = (fl & D.PCC_ZEROINIT) !== 0;
+      for (let i = 0; i < c; i++) {
+        if (nolin) {
+          // Raw physical pages, mapped nowhere, the caller's forever (§4.15): fixed, no owner page.
+          core.fixNoLinFrame(f0 + i);
+        } else core.commitFixed(p + i, f0 + i, fl & PERM_MASK, zero);
+        this.handout(f0 + i, nolin ? -1 : p + i, '_PageCommitContig');
+      }
+      return f0 * PAGESIZE;
+    });
+  }
+
+  pageDecommit(page: number, npages: number, flags: number): number {
+    return this.run('_PageDecommit', 0, () => {
+      const [p, c] = this.range(page, npages);
+      // The DDK says flags must be 0 yet PR_STATIC blocks refuse decommit without a static flag
+      // (spec §6.2 item 8): we accept PC_STATIC as that key and nothing else.
+      const fl = flagsIn('flags', flags, D.PC_STATIC);
+      const b = this.inOneBlock(p, c);
+      if (b.kind === 'alias' || b.kind === 'physmap') fail('not-freeable', 'aliases and physical mappings cannot be decommitted', { page: p });
+      if (b.prFlags & D.PR_STATIC && !(fl & D.PC_STATIC)) fail('static-block', 'decommitting in a PR_STATIC block needs PC_STATIC', { page: p });
+      // Already-decommitted pages in the range are allowed (not recommended) and skipped. Locked
+      // pages are decommitted like _PageFree frees locked memory; a DMA still in flight is reported.
+      for (let i = p; i < p + c; i++) if (this.core.pstate[i] === PS.COMMITTED) this.core.decommitPage(i, '_PageDecommit', this.ctx);
+      return 1;
+    });
+  }
+
+  // ——— locking ———
+
+  pageLock(hMem: number, nPages: number, PageOff: number, flags: number): number {
+    return this.run('_PageLock', 0, () => {
+      const b = this.handle('hMem', hMem);
+      const n = count('nPages', nPages);
+      const off = ulong('PageOff', PageOff);
+      const fl = flagsIn('flags', flags, D.PAGELOCKEDIFDP);
+      if (off + n > b.size) fail('invalid-range', `PageOff + nPages (${off + n}) exceeds the block's ${b.size} pages`, { PageOff: off, nPages: n, size: b.size });
+      const p = b.base + off;
+      this.allCommitted(p, n);
+      if (fl & D.PAGELOCKEDIFDP && !this.pagerUsesDos) return 1;
+      this.requireFramesForLock(p, n);
+      for (let i = p; i < p + n; i++) this.core.lockPage(i, this.ctx, false, '_PageLock');
+      return 1;
+    });
+  }
+
+  pageUnLock(hMem: number, nPages: number, PageOff: number, flags: number): number {
+    return this.run('_PageUnLock', 0, () => {
+      const b = this.handle('hMem', hMem);
+      const n = count('nPages', nPages);
+      const off = ulong('PageOff', PageOff);
+      const fl = flagsIn('flags', flags, D.PAGELOCKEDIFDP | D.PAGEMARKPAGEOUT);
+      if (off + n > b.size) fail('invalid-range', `PageOff + nPages (${off + n}) exceeds the block's ${b.size} pages`, { PageOff: off, nPages: n, size: b.size });
+      const p = b.base + off;
+      this.allCommitted(p, n);
+      if (fl & D.PAGELOCKEDIFDP && !this.pagerUsesDos) return 1;
+      this.requireUnlockable(p, n);
+      for (let i = p; i < p + n; i++) this.core.unlockPage(i, this.ctx, (fl & D.PAGEMARKPAGEOUT) !== 0, '_PageUnLock');
+      return 1;
+    });
+  }
+
+  private requireUnlockable(p: number, c: number): void {
+    for (let i = p; i < p + c; i++) {
+      if (!this.core.isUnlockable(i)) fail('not-locked', `page ${hex(i)} is not locked (its lock count is 0)`, { page: i });
+    }
+  }
+
+  linPageLock(page: number, npages: number, flags: number): number {
+    return this.run('_LinPageLock', 0, () => {
+      const [p, c] = this.range(page, npages);
+      const fl = flagsIn('flags', flags, D.PAGELOCKEDIFDP | D.PAGEMAPGLOBAL | D.PAGEMARKDIRTY);
+      // "Zero or one of" the flags, yet PAGEMARKDIRTY is explained for the alias: MAPGLOBAL|MARKDIRTY
+      // is legal, MAPGLOBAL|LOCKEDIFDP is not (spec §6.2 item 5).
+      if (fl & D.PAGEMAPGLOBAL && fl & D.PAGELOCKEDIFDP) fail('invalid-flags', 'PAGEMAPGLOBAL may not be combined with PAGELOCKEDIFDP', { flags: fl });
+      // A lock may span memory blocks (the DDK only requires every page committed) but not arenas.
+      this.oneArena(p, c);
+      this.allCommitted(p, c);
+      if (fl & D.PAGELOCKEDIFDP && !this.pagerUsesDos) return 1;
+      this.requireFramesForLock(p, c);
+      const global = (fl & D.PAGEMAPGLOBAL) !== 0;
+      const core = this.core;
+      let aliasBase = -1;
+      if (global) {
+        aliasBase = core.findFreeRun(ARENA.SYSTEM, c, false);
+        if (aliasBase < 0) fail('insufficient-memory', `no run of ${c} free system-arena pages for the alias`, { npages: c });
+      }
+      // — validated: act —
+      const markDirty = (fl & D.PAGEMARKDIRTY) !== 0;
+      for (let i = p; i < p + c; i++) core.lockPage(i, this.ctx, markDirty, '_LinPageLock');
+      if (!global) return 1;
+      // A global alias: a system-arena block whose pages map the same (now locked) frames. Writes
+      // through it set P_DIRTY on the alias only — the reason PAGEMARKDIRTY exists.
+      const pages = new Int32Array(c);
+      const frames = new Int32Array(c);
+      for (let i = 0; i < c; i++) {
+        pages[i] = p + i;
+        frames[i] = core.frameOfPage(p + i);
+      }
+      core.reserve(aliasBase, c, 'alias', 0, false, false, D.PAGE_NOACCESS, { pages, frames });
+      for (let i = 0; i < c; i++) core.commitNoPager(aliasBase + i, frames[i]!, D.PC_WRITEABLE, PI.ALIAS);
+      return aliasBase * PAGESIZE;
+    });
+  }
+
+  linPageUnLock(page: number, npages: number, flags: number): number {
+    return this.run('_LinPageUnLock', 0, () => {
+      const [p, c] = this.range(page, npages);
+      const fl = flagsIn('flags', flags, D.PAGELOCKEDIFDP | D.PAGEMAPGLOBAL | D.PAGEMARKPAGEOUT);
+      if (fl & D.PAGEMAPGLOBAL && fl & D.PAGELOCKEDIFDP) fail('invalid-flags', 'PAGEMAPGLOBAL may not be combined with PAGELOCKEDIFDP', { flags: fl });
+      const core = this.core;
+      const markOut = (fl & D.PAGEMARKPAGEOUT) !== 0;
+      if (fl & D.PAGEMAPGLOBAL) {
+        // Tearing down an alias: page/npages must describe the alias exactly (§4.3).
+        const b = core.blockAt(p);
+        if (!b?.alias || b.base !== p || b.size !== c) fail('not-an-alias', `pages ${hex(p)}…${hex(p + c - 1)} are not a global alias made by _LinPageLock(PAGEMAPGLOBAL)`, { page: p, npages: c });
+        // — act — the original pages lose the lock the alias stood for, where they still hold the
+        // frame the alias was made of (a freed original simply has nothing left to unlock).
+        const { pages, frames } = b.alias;
+        for (let i = 0; i < c; i++) {
+          const o = pages[i]!;
+          if (core.pstate[o] === PS.COMMITTED && core.isPresent(o) && core.frameOfPage(o) === frames[i] && core.isUnlockable(o)) {
+            core.unlockPage(o, this.ctx, markOut, '_LinPageUnLock');
+          }
+        }
+        core.freeBlock(b, '_LinPageUnLock', this.ctx);
+        return 1;
+      }
+      this.oneArena(p, c);
+      this.allCommitted(p, c);
+      for (let i = p; i < p + c; i++) {
+        if (core.pinfo[i]! & PI.ALIAS) fail('alias-needs-mapglobal', `page ${hex(i)} belongs to a global alias: unlock it with PAGEMAPGLOBAL and the alias range`, { page: i });
+      }
+      if (fl & D.PAGELOCKEDIFDP && !this.pagerUsesDos) return 1;
+      this.requireUnlockable(p, c);
+      for (let i = p; i < p + c; i++) core.unlockPage(i, this.ctx, markOut, '_LinPageUnLock');
+      return 1;
+    });
+  }
+
+  // ——— queries ———
+
+  copyPageTable(LinPgNum: number, nPages: number, PageBuf: Uint32Array, flags: number): number {
+    return this.run('_CopyPageTable', 0, () => {
+      const p = ulong('LinPgNum', LinPgNum);
+      const c = count('nPages', nPages);
+      flagsIn('flags', flags, 0);
+      if (p >= LINEAR_PAGES || p + c > LINEAR_PAGES) fail('invalid-range', `LinPgNum ${hex(p)} + ${c} entries is outside the linear space`, { page: p, npages: c });
+      // The DDK's own sample asks for 5 entries into a 3-entry buffer (spec §6.1); real hardware
+      // would overwrite the caller's stack. Here the short buffer is an error and nothing is written.
+      if (!(PageBuf instanceof Uint32Array)) fail('invalid-argument', 'PageBuf must be a Uint32Array', { argument: 'PageBuf' });
+      if (PageBuf.length < c) {
+        fail('buffer-too-small', `PageBuf holds ${PageBuf.length} entries but nPages is ${c}: ${c - PageBuf.length} entries (${(c - PageBuf.length) * 4} bytes) would be written past its end`, { length: PageBuf.length, nPages: c });
+      }
+      const core = this.core;
+      for (let slot = p >>> 10; slot <= (p + c - 1) >>> 10; slot++) {
+        if (core.slotUse[slot] === 0 || slot >= 0x3ff) fail('no-page-table', `no page table exists for the 4 MiB slot at ${hex(slot << 22)}`, { slot: slot << 22 });
+      }
+      for (let i = 0; i < c; i++) {
+        const pg = p + i;
+        const pte = core.pstate[pg] === PS.COMMITTED ? core.pte[pg]! : 0;
+        PageBuf[i] = pte;
+        if (pte & D.P_PRES) this.handout(pte >>> 12, pg, '_CopyPageTable');
+      }
+      return 1;
+    });
+  }
+
+  pageQuery(pbase: number, pmbi: Uint32Array, cbmbi: number): number {
+    return this.run('_PageQuery', 0, () => {
+      const a = ulong('pbase', pbase);
+      const cb = ulong('cbmbi', cbmbi);
+      if (cb < D.MBI_SIZE) fail('buffer-too-small', `cbmbi is ${cb}, MEMORY_BASIC_INFORMATION needs ${D.MBI_SIZE}`, { cbmbi: cb });
+      const out = outArray('pmbi', pmbi, 7, false)!;
+      const p0 = a >>> 12;
+      if (arenaOf(p0) === ARENA.INVALID) fail('invalid-region', `${hex(a)} lies in the invalid region`, { pbase: a });
+      const core = this.core;
+      const state = core.pstate[p0]!;
+      let end: number;
+      let allocBase = 0;
+      let allocProtect = 0;
+      let protect = 0;
+      let type = 0;
+      let memState: number;
+      if (state === PS.FREE) {
+        end = Math.min(core.nextBlockAfter(p0) ?? D.MININVALIDPAGE, D.MININVALIDPAGE);
+        memState = D.MEM_FREE;
+        protect = D.PAGE_NOACCESS;
+      } else {
+        const b = core.blockAt(p0)!;
+        const prot = state === PS.COMMITTED ? permToProtect(core.pinfo[p0]!) : 0;
+        end = p0 + 1;
+        while (end < b.base + b.size && core.pstate[end] === state && (state !== PS.COMMITTED || permToProtect(core.pinfo[end]!) === prot)) end++;
+        allocBase = b.base * PAGESIZE;
+        allocProtect = b.allocProtect;
+        protect = prot;
+        type = D.MEM_PRIVATE;
+        memState = state === PS.COMMITTED ? D.MEM_COMMIT : D.MEM_RESERVE;
+      }
+      out[0] = p0 * PAGESIZE;
+      out[1] = allocBase;
+      out[2] = allocProtect;
+      out[3] = (end - p0) * PAGESIZE;
+      out[4] = memState;
+      out[5] = protect;
+      out[6] = type;
+      return D.MBI_SIZE;
+    });
+  }
+
+  pageModifyPermissions(page: number, npages: number, permand: number, permor: number): number {
+    return this.run('_PageModifyPermissions', D.MODIFYPERM_FAILED, () => {
+      const [p, c] = this.range(page, npages);
+      const and = ulong('permand', permand);
+      const or = flagsIn('permor', permor, D.PC_USER | D.PC_WRITEABLE | D.PC_STATIC);
+      this.oneArena(p, c);
+      this.allCommitted(p, c);
+      const core = this.core;
+      for (let i = p; i < p + c; i++) {
+        const b = core.blockAt(i)!;
+        if (b.prFlags & D.PR_STATIC && !(or & D.PC_STATIC)) fail('static-block', `page ${hex(i)} is in a PR_STATIC block: permor must include PC_STATIC`, { page: i });
+      }
+      // — act — PC_STATIC is a key, not a stored permission.
+      const old = core.pinfo[p]! & PERM_MASK;
+      for (let i = p; i < p + c; i++) {
+        const info = core.pinfo[i]!;
+        const perm = (((info & PERM_MASK) & and) | (or & PERM_MASK)) >>> 0;
+        core.pinfo[i] = (info & ~PERM_MASK) | perm;
+        core.pte[i] = (core.pte[i]! & ~(D.P_WRITE | D.P_USER)) | permToPte(perm);
+      }
+      return old;
+    });
+  }
+
+  getNulPageHandle(): number {
+    return this.run('_GetNulPageHandle', 0, () => NUL_PAGE_HANDLE);
+  }
+
+  /** Get_Sys_VM_Handle: the VM handle _PageAllocate(PG_VM / PG_HOOKED) expects. */
+  getSysVMHandle(): number {
+    return this.run('Get_Sys_VM_Handle', 0, () => SYS_VM_HANDLE);
+  }
+
+  getFreePageCount(flags: number, edx?: Uint32Array): number {
+    return this.run('_GetFreePageCount', 0, () => {
+      flagsIn('flags', flags, 0);
+      const out = outArray('edx', edx, 1, true);
+      if (out) out[0] = this.core.obtainableFrames;
+      return this.core.allocator.freeCount;
+    }, edx);
+  }
+
+  pageGetAllocInfo(flags: number, edx?: Uint32Array): number {
+    return this.run('_PageGetAllocInfo', 0, () => {
+      flagsIn('flags', flags, 0);
+      const out = outArray('edx', edx, 1, true);
+      if (out) out[0] = this.core.obtainableFrames;
+      // EAX is undefined in Windows 95; we return the 3.1 meaning (free pages) rather than noise.
+      return this.core.allocator.freeCount;
+    }, edx);
+  }
+
+  pageGetSizeAddr(hMem: number, flags: number, edx?: Uint32Array): number {
+    return this.run('_PageGetSizeAddr', 0, () => {
+      const h = ulong('hMem', hMem);
+      flagsIn('flags', flags, 0);
+      const out = outArray('edx', edx, 1, true);
+      if (h === NUL_PAGE_HANDLE) {
+        // "Not entirely meaningful" (§4.8): one page, at no linear address.
+        if (out) out[0] = 0;
+        return 1;
+      }
+      const b = this.handle('hMem', h);
+      if (out) out[0] = b.base * PAGESIZE;
+      return b.size;
+    }, edx);
+  }
+
+  pageCheckLinRange(page: number, npages: number, flags: number): number {
+    return this.run('_PageCheckLinRange', 0, () => {
+      const [p, c] = this.range(page, npages);
+      flagsIn('flags', flags, 0);
+      let n = 0;
+      while (n < c && this.core.pstate[p + n] === PS.COMMITTED) n++;
+      return n;
+    });
+  }
+
+  mapPhysToLinear(PhysAddr: number, nBytes: number, flags: number): number {
+    return this.run('_MapPhysToLinear', D.MAPPHYS_FAILED, () => {
+      const pa = ulong('PhysAddr', PhysAddr);
+      const nb = count('nBytes', nBytes);
+      flagsIn('flags', flags, 0);
+      const ramBytes = this.core.shared.frames * PAGESIZE;
+      if (pa + nb > ramBytes) fail('invalid-phys-range', `${hex(pa)} + ${nb} bytes is outside simulated RAM (${hex(ramBytes)} bytes)`, { PhysAddr: pa, nBytes: nb });
+      const first = pa >>> 12;
+      const n = ((pa & 0xfff) + nb + 0xfff) >>> 12;
+      const base = this.core.findFreeRun(ARENA.SYSTEM, n, false);
+      if (base < 0) fail('insufficient-memory', `no run of ${n} free system-arena pages`, { npages: n });
+      this.core.reserve(base, n, 'physmap', 0, false, false, D.PAGE_NOACCESS);
+      for (let i = 0; i < n; i++) this.core.commitNoPager(base + i, first + i, D.PC_WRITEABLE, PI.PHYSMAP);
+      return base * PAGESIZE + (pa & 0xfff);
+    });
+  }
+
+  pageDiscardPages(Page: number, VM: number, nPages: number, flags: number): number {
+    return this.run('_PageDiscardPages', 0, () => {
+      const [p, c] = this.range(Page, nPages, 'Page', 'nPages');
+      const vm = ulong('VM', VM);
+      const fl = flagsIn('flags', flags, D.PAGEDISCARD | D.PAGEZEROINIT);
+      if (p < 0x110 && vm !== SYS_VM_HANDLE) fail('invalid-vm', `VM ${hex(vm)} is not a VM handle (needed for pages below 0x110)`, { value: vm });
+      this.oneArena(p, c);
+      this.allCommitted(p, c);
+      const core = this.core;
+      const discard = (fl & D.PAGEDISCARD) !== 0;
+      if (discard && fl & D.PAGEZEROINIT) {
+        for (let i = p; i < p + c; i++) {
+          if (core.pinfo[i]! & (PI.FIXED | PI.NOPAGER)) fail('invalid-pager', `PAGEZEROINIT needs PD_ZEROINIT/PD_NOINIT pages; page ${hex(i)} is not one`, { page: i });
+        }
+      }
+      // — act — locked, fixed, not-present and pager-less pages are silently skipped (§4.22).
+      for (let i = p; i < p + c; i++) {
+        if (core.pinfo[i]! & (PI.FIXED | PI.NOPAGER) || !core.isPresent(i) || core.isLocked(i)) continue;
+        if (!discard) {
+          core.pte[i]! &= ~D.P_ACC;
+          continue;
+        }
+        core.backing.delete(i);
+        core.pinfo[i]! |= PI.VIRGIN | (fl & D.PAGEZEROINIT ? PI.ZEROINIT : 0);
+        core.pte[i]! &= ~(D.P_DIRTY | D.P_ACC);
+        core.pageOut(i, this.ctx);
+      }
+      return 1;
+    });
+  }
+}
+
+/** PC_* permissions → the Win32 protection _PageQuery reports (spec §4.6). */
+export function permToProtect(perm: number): number {
+  if (!(perm & D.PC_USER)) return D.PAGE_NOACCESS;
+  return perm & D.PC_WRITEABLE ? D.PAGE_READWRITE : D.PAGE_READONLY;
+}
+
