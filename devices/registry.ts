@@ -6,6 +6,7 @@
 
 import type { DeviceDescriptor, DeviceFactory } from '../src/device-api.js';
 import * as copyEngine from './copy-engine/regs.js';
+import * as testProbe from './test-probe/regs.js';
 
 export interface CatalogEntry extends DeviceDescriptor {
   load(): Promise<DeviceFactory>;
@@ -17,5 +18,11 @@ export const catalog: Readonly<Record<string, CatalogEntry>> = {
     registers: copyEngine.REGISTER_COUNT,
     rings: copyEngine.rings,
     load: async () => (await import('./copy-engine/index.js')).createCopyEngine,
+  },
+  'test-probe': {
+    kind: 'test-probe',
+    registers: testProbe.REGISTER_COUNT,
+    rings: testProbe.rings,
+    load: async () => (await import('./test-probe/index.js')).createTestProbe,
   },
 };

@@ -21,3 +21,4 @@ export type { ViolationMode } from './layout.js';
 export type { DmaPort, DmaResult, Registers, InterruptLine, DeviceContext, DeviceModel, SgElement } from './device-api.js';
 export * from './ddk.js';
 export * as copyEngine from '../devices/copy-engine/regs.js';
+export * as testProbe from '../devices/test-probe/regs.js';
