@@ -5,12 +5,12 @@
  * (KASAN-style) before they are reusable, so a stale DMA lands on a frame nobody owns and is caught
  * instead of corrupting a new owner.
  *
- * Costs: alloc/release O(1); contiguous allocation O(frames) in the worst case (a scan for a run),
+ * Costs: alloc/release O(1); a contiguous search O(frames) in the worst case (a scan for a run),
  * which is the nature of the request and is not on any per-page path.
  */
 
 import { FF } from './layout.js';
-import { clearFrameFlags, setFrameFlags } from './frametable.js';
+import { clearFrameFlags, flagsOf, setFrameFlags } from './frametable.js';
 import type { SharedViews } from './layout.js';
 
 export interface ContigRequest {
@@ -76,21 +76,45 @@ export class FrameAllocator {
     return f;
   }
 
-  /** Takes `count` physically contiguous frames honouring alignment and bounds; -1 if impossible. */
-  allocContig(req: ContigRequest): number {
-    let start = this.findRun(req);
-    if (start < 0 && this.qLen > 0) {
-      while (this.drainOne());
-      start = this.findRun(req);
+  /**
+   * The first run of `count` frames honouring alignment and bounds whose every frame satisfies
+   * `usable` (default: free or quarantined). -1 if none. Pure: changes nothing.
+   */
+  findContig(req: ContigRequest, usable: (f: number) => boolean = (f) => this.isFree(f) || this.isQuarantined(f)): number {
+    const step = req.alignMask + 1;
+    const lo = Math.ceil(req.minFrame / step) * step;
+    const hi = Math.min(req.maxFrame, this.v.frames);
+    for (let s = lo; s + req.count <= hi; s += step) {
+      let ok = true;
+      for (let f = s + req.count - 1; f >= s; f--) {
+        if (!usable(f)) {
+          ok = false;
+          // Skip past the blocker to the next aligned start.
+          s = Math.floor(f / step) * step;
+          break;
+        }
+      }
+      if (ok) return s;
     }
-    if (start < 0) return -1;
-    for (let f = start; f < start + req.count; f++) this.take(f);
-    return start;
+    return -1;
   }
 
-  /** Could `allocContig(req)` succeed (counting quarantined frames as reusable)? */
-  canAllocContig(req: ContigRequest): boolean {
-    return this.findRun(req, true) >= 0;
+  /**
+   * Takes the frames [start, start+count), every one of which must be free or quarantined
+   * (the quarantine is drained first if any of them sits there).
+   */
+  takeRun(start: number, count: number): void {
+    for (let f = start; f < start + count; f++) {
+      if (this.isQuarantined(f)) {
+        this.drainQuarantine();
+        break;
+      }
+    }
+    for (let f = start; f < start + count; f++) this.take(f);
+  }
+
+  isQuarantined(f: number): boolean {
+    return (flagsOf(this.v, f) & FF.QUARANTINED) !== 0;
   }
 
   /** Returns a frame. With a quarantine it waits there first; the oldest quarantined frame is freed. */
@@ -146,32 +170,5 @@ export class FrameAllocator {
     this.pos[last] = i;
     this.pos[f] = -1;
     setFrameFlags(this.v, f, FF.USED);
-  }
-
-  private findRun(req: ContigRequest, countQuarantine = false): number {
-    const step = req.alignMask + 1;
-    const lo = Math.ceil(req.minFrame / step) * step;
-    const hi = Math.min(req.maxFrame, this.v.frames);
-    const quarantined = countQuarantine ? this.quarantinedSet() : undefined;
-    const usable = (f: number) => this.pos[f]! >= 0 || (quarantined?.has(f) ?? false);
-    for (let s = lo; s + req.count <= hi; s += step) {
-      let ok = true;
-      for (let f = s + req.count - 1; f >= s; f--) {
-        if (!usable(f)) {
-          ok = false;
-          // Skip past the blocker to the next aligned start.
-          s = Math.floor(f / step) * step;
-          break;
-        }
-      }
-      if (ok) return s;
-    }
-    return -1;
-  }
-
-  private quarantinedSet(): Set<number> {
-    const s = new Set<number>();
-    for (let i = 0; i < this.qLen; i++) s.add(this.quarantine[(this.qHead + i) % this.quarantine.length]!);
-    return s;
   }
 }

@@ -29,7 +29,7 @@ import {
   PC_USER,
   PC_WRITEABLE,
 } from '../ddk.js';
-import { FrameAllocator } from '../allocator.js';
+import { FrameAllocator, type ContigRequest } from '../allocator.js';
 import { FF, type SharedViews } from '../layout.js';
 import {
   clearFrameFlags,
@@ -424,9 +424,25 @@ export class MemoryCore {
     return this.obtainFrame();
   }
 
-  /** Evicts pager candidates until `n` frames are free (for contiguous requests). */
-  evictForContig(): void {
-    while (this.pageableCount > 0) this.pageOut(this.pageable[this.pageableCount - 1]!);
+  /**
+   * A contiguous run for a fixed allocation: frames that are free, quarantined, or held by an
+   * unlocked swappable page (which the pager may evict at any moment, §1.8). Pure; -1 if none.
+   */
+  findContig(req: ContigRequest): number {
+    return this.allocator.findContig(req, (f) => this.allocator.isFree(f) || this.allocator.isQuarantined(f) || this.isEvictableFrame(f));
+  }
+
+  /** Takes the run found by findContig, paging out the swappable pages that hold any of it. */
+  takeContig(start: number, count: number): void {
+    for (let f = start; f < start + count; f++) {
+      if (this.isEvictableFrame(f)) this.pageOut(ownerOf(this.shared, f));
+    }
+    this.allocator.takeRun(start, count);
+  }
+
+  private isEvictableFrame(f: number): boolean {
+    const page = ownerOf(this.shared, f);
+    return page >= 0 && this.pageablePos[page]! >= 0 && this.frameOfPage(page) === f;
   }
 
   addPageable(page: number): void {
@@ -564,7 +580,10 @@ export class MemoryCore {
     const i = aliasPage - b.base;
     const orig = b.alias.pages[i]!;
     const f = b.alias.frames[i]!;
-    return ownerOf(this.shared, f) === orig && this.pstate[orig] === PS.COMMITTED && this.isPresent(orig) && this.frameOfPage(orig) === f;
+    // The original must still be committed and map the same frame; for pager-backed originals the
+    // frame must also still belong to it (no-pager frames have no owner to check).
+    if (this.pstate[orig] !== PS.COMMITTED || !this.isPresent(orig) || this.frameOfPage(orig) !== f) return false;
+    return (this.pinfo[orig]! & PI.NOPAGER) !== 0 || ownerOf(this.shared, f) === orig;
   }
 
   // ——— snapshots ———
@@ -593,7 +612,7 @@ export class MemoryCore {
   }
 }
 
-/** PC_* permission bits → PTE bits. Ring-0 pages are still writable by ring 0 (P_WRITE set). */
+/** PC_* permission bits → PTE bits (ring 0 writes regardless: Windows 95 runs with CR0.WP clear). */
 export function permToPte(perm: number): number {
   return (perm & PC_WRITEABLE ? P_WRITE : 0) | (perm & PC_USER ? P_USER : 0);
 }

@@ -50,8 +50,18 @@ function count(name: string, v: unknown): number {
   return n;
 }
 
+/**
+ * A flag or mask argument. In JavaScript `PAGEMAPGLOBAL | PAGEMARKDIRTY` and `~PC_WRITEABLE` are
+ * negative int32 values, so bit patterns are accepted as any 32-bit integer (signed or unsigned) and
+ * read as unsigned. Counts, page numbers and addresses stay strictly unsigned (`ulong`).
+ */
+function bits(name: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v < 0) return v >>> 0;
+  return ulong(name, v);
+}
+
 function flagsIn(name: string, v: unknown, allowed: number): number {
-  const f = ulong(name, v);
+  const f = bits(name, v);
   const extra = (f & ~allowed) >>> 0;
   if (extra !== 0) fail('reserved-flags', `${name} has reserved or unsupported bits ${hex(extra)}`, { argument: name, value: f, reserved: extra });
   return f;
@@ -235,7 +245,7 @@ export class Vmm implements VmmServices {
       if (base < 0) fail('insufficient-memory', `no run of ${n} free linear pages in the ${type === D.PG_SYS ? 'system' : 'shared'} arena`, { npages: n });
       const req = { count: n, alignMask: mask, minFrame: minF, maxFrame: maxF };
       if (useAlign) {
-        if (!this.core.allocator.canAllocContig(req)) fail('insufficient-memory', `no ${n} contiguous frames with mask ${hex(mask, 2)} in [${hex(minF, 5)}, ${hex(maxF, 5)})`, { npages: n });
+        if (this.core.findContig(req) < 0) fail('insufficient-memory', `no ${n} contiguous frames with mask ${hex(mask, 2)} in [${hex(minF, 5)}, ${hex(maxF, 5)})`, { npages: n });
       } else if (fixed) {
         this.requireFramesForLock(0, 0, n);
       } else {
@@ -250,7 +260,8 @@ export class Vmm implements VmmServices {
       if (useAlign) {
         // PAGEUSEALIGN without PAGECONTIG is served contiguously too: that satisfies every
         // per-page constraint (alignment of the first page, min/max for all) and is simplest.
-        const f0 = core.allocator.allocContig(req);
+        const f0 = core.findContig(req);
+        core.takeContig(f0, n);
         for (let i = 0; i < n; i++) core.commitFixed(base + i, f0 + i, perm, zero);
         if (fl & D.PAGECONTIG && out) {
           out[0] = f0 * PAGESIZE;
@@ -482,10 +493,11 @@ export class Vmm implements VmmServices {
         this.noneCommitted(p, c);
       }
       const req = { count: c, alignMask: mask, minFrame: minF, maxFrame: maxF };
-      if (!this.core.allocator.canAllocContig(req)) fail('insufficient-memory', `no ${c} contiguous frames with mask ${hex(mask, 2)} in [${hex(minF, 5)}, ${hex(maxF, 5)})`, { npages: c });
+      if (this.core.findContig(req) < 0) fail('insufficient-memory', `no ${c} contiguous frames with mask ${hex(mask, 2)} in [${hex(minF, 5)}, ${hex(maxF, 5)})`, { npages: c });
       // — validated: act —
       const core = this.core;
-      const f0 = core.allocator.allocContig(req);
+      const f0 = core.findContig(req);
+      core.takeContig(f0, c);
       const zero = (fl & D.PCC_ZEROINIT) !== 0;
       for (let i = 0; i < c; i++) {
         if (nolin) {
@@ -699,7 +711,7 @@ export class Vmm implements VmmServices {
   pageModifyPermissions(page: number, npages: number, permand: number, permor: number): number {
     return this.run('_PageModifyPermissions', D.MODIFYPERM_FAILED, () => {
       const [p, c] = this.range(page, npages);
-      const and = ulong('permand', permand);
+      const and = bits('permand', permand);
       const or = flagsIn('permor', permor, D.PC_USER | D.PC_WRITEABLE | D.PC_STATIC);
       this.oneArena(p, c);
       this.allCommitted(p, c);
