@@ -77,6 +77,7 @@ const MESSAGES: Record<ViolationCode, string> = {
   'dma-boundary': "access crosses the device's no-crossing boundary (ISA 64 KiB / 128 KiB)",
   'dma-outside-memory': 'access outside simulated physical memory',
   'device-reentrancy': "device DMA targeted its own registers (re-entrancy refused)",
+  'dma-address-before-lock': 'device used an address its driver copied from the page table while the page was unlocked: obtain physical addresses only after locking (the page may have moved before the lock)',
 };
 
 const OUTCOME = ['blocked', 'allowed', 'thrown'] as const;
@@ -171,8 +172,14 @@ export class ViolationLog implements UnlockObserver {
       const lock = h.last(r.frame, 'lock', lockEpoch);
       const unlock = h.last(r.frame, 'unlock', lockEpoch + 1) ?? h.last(r.frame, 'free', lockEpoch + 1) ?? h.last(r.frame, 'page-out', lockEpoch + 1) ?? h.last(r.frame, 'move', lockEpoch + 1);
       const relock = code === 'dma-stale-address' ? h.last(r.frame, 'lock', r.epochSeen) : undefined;
+      if (code === 'dma-address-before-lock') {
+        // No lock belonged to the hand-out; show the lock that followed it (the current one).
+        const s = formatStack(h.last(r.frame, 'lock', r.epochSeen)?.where);
+        if (s) stacks.lock = s;
+      }
       meant = handout ?? lock;
-      for (const [k, e] of [['handout', handout], ['lock', lock], ['unlock', unlock], ['relock', relock]] as const) {
+      const history = code === 'dma-address-before-lock' ? ([['handout', handout]] as const) : ([['handout', handout], ['lock', lock], ['unlock', unlock], ['relock', relock]] as const);
+      for (const [k, e] of history) {
         const s = formatStack(e?.where);
         if (s) stacks[k] = s;
       }

@@ -25,6 +25,7 @@ export const VIOLATION_CODES = [
   'dma-boundary',
   'dma-outside-memory',
   'device-reentrancy',
+  'dma-address-before-lock',
 ] as const;
 export type ViolationCode = (typeof VIOLATION_CODES)[number];
 

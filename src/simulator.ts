@@ -66,6 +66,8 @@ export interface Simulator extends DriverContext {
   createDriver(name: string): DriverContext;
   /** Every violation so far, in sequence order. */
   violations(): Violation[];
+  /** Violations the shared ring could not hold (raise ringCapacity if this is not 0). */
+  droppedViolations(): number;
   /** Device faults (a device that threw, exited or hung). */
   deviceFaults(): DeviceFault[];
   /** Renders a violation as KASAN-style text. */
@@ -160,6 +162,10 @@ class SimulatorImpl implements Simulator {
 
   violations(): Violation[] {
     return this.log.all();
+  }
+
+  droppedViolations(): number {
+    return this.log.dropped();
   }
 
   deviceFaults(): DeviceFault[] {

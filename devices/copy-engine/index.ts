@@ -38,7 +38,9 @@ export function createCopyEngine({ dma, regs, irq }: DeviceContext): DeviceModel
     // Hostile input: bounded walk, alignment checked before each descriptor is read.
     for (let i = 0; i < MAX_DESCRIPTORS; i++) {
       if (at % DESCRIPTOR.SIZE !== 0) return { error: ERROR.DESC_MISALIGNED, bytes };
-      if (!dma.read(at, desc).ok) return { error: ERROR.DMA_REFUSED, bytes };
+      const r = dma.read(at, desc);
+      // Refused means no byte moved; under onViolation 'allow' a violating read still lands.
+      if (!r.ok && r.bytes === 0) return { error: ERROR.DMA_REFUSED, bytes };
       counters.descriptors++;
       const n = transfer(fill, dv.getUint32(DESCRIPTOR.SRC, true), dv.getUint32(DESCRIPTOR.DST, true), dv.getUint32(DESCRIPTOR.LENGTH, true), value);
       if (n < 0) return { error: -n, bytes };

@@ -218,6 +218,9 @@ export class CheckedDmaPort implements DmaPort {
           const at = Math.max(s.phys, f * PAGESIZE);
           if (h < 0) report('dma-not-handed-out', s, at, f, e, h);
           else if ((e & 1) === 0) report('dma-unlocked', s, at, f, e, h);
+          // An even hand-out epoch: the driver copied the page table while the page was unlocked
+          // (the DDK: obtain the physical address only after locking); the page may have moved since.
+          else if ((h & 1) === 0) report('dma-address-before-lock', s, at, f, e, h);
           else if (e !== h) report('dma-stale-address', s, at, f, e, h);
           else if (s.write && (flagsOf(v, f) & DIRTY_OK) === 0) report('dma-not-marked-dirty', s, at, f, e, h);
         }

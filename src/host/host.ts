@@ -94,7 +94,8 @@ class Device implements DeviceHandle {
   private readonly pending = new Set<(e: Error) => void>();
   readonly programmed = new Map<number, Error>();
   lastBeat = -1;
-  lastBeatAt = 0;
+  /** When the watchdog last saw progress while a doorbell was owed (undefined: idle). */
+  busySince: number | undefined;
   exited: Promise<void>;
   private markExited!: () => void;
 
@@ -245,6 +246,8 @@ export class DeviceHost {
   private readonly slots: (Device | undefined)[];
   private readonly faultList: DeviceFault[] = [];
   private watchdog: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Drained when a device leaves, so its records are enriched while its slot still names it. */
   log: ViolationLog | undefined;
 
   constructor(
@@ -271,6 +274,7 @@ export class DeviceHost {
   private readonly retiredStacks = new Map<number, Map<number, Error>>();
 
   async attach(kind: string, ctx: number, driver: string, options: AttachOptions): Promise<DeviceHandle> {
+    if (this.closed) throw new SimulatorError('the simulator is closed');
     const entry = catalog[kind];
     if (!entry) throw new SimulatorError(`unknown device kind "${kind}" (known: ${Object.keys(catalog).join(', ')})`);
     const addressBits = options.addressBits ?? 32;
@@ -330,7 +334,6 @@ export class DeviceHost {
       throw e;
     }
     dev.remote = Comlink.wrap<DeviceControl>(nodeEndpoint(worker));
-    dev.lastBeatAt = performance.now();
     this.startWatchdog();
     return dev;
   }
@@ -352,6 +355,9 @@ export class DeviceHost {
 
   release(dev: Device): void {
     if (this.slots[dev.id] !== dev) return;
+    // The worker has exited: every record it appended is in the ring. Drain them now, while this
+    // slot still names this device (a later attach reuses the id).
+    this.log?.drain();
     this.retired.set(dev.id, dev.ref);
     this.retiredStacks.set(dev.id, dev.programmed);
     this.slots[dev.id] = undefined;
@@ -361,6 +367,7 @@ export class DeviceHost {
 
   /** Detaches every device; resolves when every worker has exited. */
   async close(): Promise<void> {
+    this.closed = true;
     this.stopWatchdog();
     await Promise.all(this.slots.filter((d): d is Device => d !== undefined).map((d) => d.detach()));
   }
@@ -386,13 +393,20 @@ export class DeviceHost {
       const beat = Atomics.load(c, dcbIndex(this.v, d.id, DCB.HEARTBEAT));
       const served = Atomics.load(c, dcbIndex(this.v, d.id, DCB.DOORBELL_SERVED));
       const rung = Atomics.load(c, dcbIndex(this.v, d.id, DCB.DOORBELL_RUNG));
-      if (beat !== d.lastBeat || rung === served) {
-        d.lastBeat = beat;
-        d.lastBeatAt = now;
+      if (rung === served) {
+        // Idle: nothing owed, no clock running.
+        d.busySince = undefined;
         continue;
       }
-      if (now - d.lastBeatAt > this.options.hangTimeoutMs) {
-        this.fault(d, 'hung', `doorbell ${served + 1} unserved for ${Math.round(now - d.lastBeatAt)} ms`, undefined, served + 1);
+      if (beat !== d.lastBeat || d.busySince === undefined) {
+        // Progress (or the first sight of an owed doorbell) starts the clock here, so a device is
+        // never called hung before hangTimeoutMs of observed silence.
+        d.lastBeat = beat;
+        d.busySince = now;
+        continue;
+      }
+      if (now - d.busySince > this.options.hangTimeoutMs) {
+        this.fault(d, 'hung', `doorbell ${served + 1} unserved, no progress for ${Math.round(now - d.busySince)} ms`, undefined, served + 1);
       }
     }
   }

@@ -227,13 +227,12 @@ export class Vmm implements VmmServices {
       if (fl & D.PAGELOCKED && fl & D.PAGELOCKEDIFDP) fail('invalid-flags', 'PAGELOCKED and PAGELOCKEDIFDP are mutually exclusive', { flags: fl });
       const fixed = (fl & D.PAGEFIXED) !== 0;
       const useAlign = (fl & D.PAGEUSEALIGN) !== 0;
-      let mask = 0;
-      let minF = 0;
-      let maxF = 0;
+      // Ignored without PAGEUSEALIGN, but they are still ULONG arguments: validated always.
+      let mask = ulong('AlignMask', AlignMask);
+      let minF = ulong('minPhys', minPhys);
+      let maxF = ulong('maxPhys', maxPhys);
       if (useAlign) {
         mask = alignMask(AlignMask);
-        minF = ulong('minPhys', minPhys);
-        maxF = ulong('maxPhys', maxPhys);
         // KB Q180579: maxPhys = 0xFFFFFFFF is silently taken as 0x1000 (below 16 MiB); the largest
         // meaningful value is 0x100000 (4 GiB).
         if (maxF === 0xffffffff) maxF = 0x1000;
@@ -397,6 +396,10 @@ export class Vmm implements VmmServices {
       } else {
         const [p, c] = this.range(pg, n);
         this.oneArena(p, c);
+        // Pages 0 … 0x10F are the current VM's V86 address space (1 MiB + HMA, §1.4), owned by
+        // V86MMGR, not VxD reservations; refusing them also keeps address 0 from ever being a
+        // block handle (0 is _PageReAllocate's failure value).
+        if (p < 0x110) fail('address-in-use', `pages below 0x110 are the V86 address space of the current VM`, { page: p, npages: c });
         if (!this.core.rangeFree(p, c)) fail('address-in-use', `pages ${hex(p)}…${hex(p + c - 1)} are not all free`, { page: p, npages: c });
         base = p;
       }
