@@ -5,7 +5,7 @@
  */
 
 export { createSimulator } from './simulator.js';
-export type { Simulator, SimulatorOptions, DriverContext, PagerControl } from './simulator.js';
+export type { Simulator, SimulatorOptions, DriverContext, PagerControl, OutstandingLock } from './simulator.js';
 export type { VmmServices } from './vmm/services.js';
 export { NUL_PAGE_HANDLE, SYS_VM_HANDLE } from './vmm/services.js';
 export type { Cpu } from './cpu.js';

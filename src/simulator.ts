@@ -6,11 +6,12 @@
 import { PAGESIZE } from './address.js';
 import { SimCpu, type Cpu } from './cpu.js';
 import { SimulatorError } from './errors.js';
-import { clearHandouts } from './frametable.js';
+import { clearHandouts, lockerOf } from './frametable.js';
 import { DEFAULT_MEMORY, H, VIOLATION_MODE, createShared, type SharedViews, type ViolationMode } from './layout.js';
 import { nextSeq } from './ring.js';
 import { ViolationLog, renderViolation, type DeviceRef, type Violation } from './report.js';
 import { MemoryCore, type PagerPolicy, type PagerStats } from './vmm/core.js';
+import { formatStack } from './vmm/history.js';
 import { Vmm, type VmmServices } from './vmm/services.js';
 import { DeviceHost, type AttachOptions, type DeviceHandle, type DeviceFault } from './host/host.js';
 
@@ -37,6 +38,17 @@ export interface SimulatorOptions {
   swapPages?: number;
   /** A device that keeps a doorbell unserved this long is reported as hung. Default 10 000 ms. */
   hangTimeoutMs?: number;
+}
+
+/** A page still locked (see Simulator.outstandingLocks). */
+export interface OutstandingLock {
+  /** The driver whose lock took the count from 0 to 1. */
+  readonly driver: string | null;
+  readonly linearPage: number | null;
+  readonly frame: number;
+  readonly lockCount: number;
+  /** Where that first lock was taken. */
+  readonly stack?: string[];
 }
 
 /** A driver: its own DDK service facade (hand-outs, lastError), the CPU and its devices. */
@@ -66,6 +78,11 @@ export interface Simulator extends DriverContext {
   createDriver(name: string): DriverContext;
   /** Every violation so far, in sequence order. */
   violations(): Violation[];
+  /**
+   * Pages locked right now (fixed pages excepted), with the driver that took the first lock and its
+   * stack: at teardown, every entry is a leaked lock (Driver Verifier's and DMA-API debug's unmap check).
+   */
+  outstandingLocks(): OutstandingLock[];
   /** Violations the shared ring could not hold (raise ringCapacity if this is not 0). */
   droppedViolations(): number;
   /** Device faults (a device that threw, exited or hung). */
@@ -162,6 +179,25 @@ class SimulatorImpl implements Simulator {
 
   violations(): Violation[] {
     return this.log.all();
+  }
+
+  outstandingLocks(): OutstandingLock[] {
+    const out: OutstandingLock[] = [];
+    const core = this.core;
+    for (let f = 0; f < this.shared.frames; f++) {
+      const st = core.frameState(f);
+      if (st.lock === 0) continue;
+      const ctx = lockerOf(this.shared, f);
+      const stack = formatStack(core.history.last(f, 'lock', st.epoch)?.where);
+      out.push({
+        driver: this.drivers[ctx]?.name ?? null,
+        linearPage: st.owner >= 0 ? st.owner : null,
+        frame: f,
+        lockCount: st.lock,
+        ...(stack ? { stack } : {}),
+      });
+    }
+    return out;
   }
 
   droppedViolations(): number {
