@@ -125,7 +125,9 @@ export class ViolationLog implements UnlockObserver {
   /** UnlockObserver: an unlock (or free) took effect while DMA was in flight on the frame. */
   unlockDuringDma(frame: number, page: number, ctx: number, epoch: number, inflight: number, service: string): void {
     const h = this.core.history;
-    const unlock = h.last(frame, page >= 0 ? (service === 'pager' ? 'move' : 'unlock') : 'free', epoch) ?? h.last(frame, 'free', epoch) ?? h.last(frame, 'unlock', epoch);
+    // The event that made `epoch` (an unlock, or a free / decommit of a locked page) and the lock
+    // it ended, which made the epoch just before.
+    const unlock = h.ending(frame, epoch);
     const lock = h.last(frame, 'lock', epoch - 1);
     const stacks: { lock?: string[]; unlock?: string[] } = {};
     const ls = formatStack(lock?.where);
@@ -170,7 +172,7 @@ export class ViolationLog implements UnlockObserver {
       // for a hand-out taken while unlocked, the lock right after it.
       const lockEpoch = expected === null ? r.epochSeen - (r.epochSeen & 1 ? 0 : 1) : expected & 1 ? expected : expected + 1;
       const lock = h.last(r.frame, 'lock', lockEpoch);
-      const unlock = h.last(r.frame, 'unlock', lockEpoch + 1) ?? h.last(r.frame, 'free', lockEpoch + 1) ?? h.last(r.frame, 'page-out', lockEpoch + 1) ?? h.last(r.frame, 'move', lockEpoch + 1);
+      const unlock = h.ending(r.frame, lockEpoch + 1);
       const relock = code === 'dma-stale-address' ? h.last(r.frame, 'lock', r.epochSeen) : undefined;
       if (code === 'dma-address-before-lock') {
         // No lock belonged to the hand-out; show the lock that followed it (the current one).

@@ -48,6 +48,17 @@ export class History {
     return this.byFrame.get(frame) ?? [];
   }
 
+  /** The event that ended a lock: the unlock, free, page-out or move that made `epoch`. */
+  ending(frame: number, epoch: number): HistoryEvent | undefined {
+    const list = this.byFrame.get(frame);
+    if (!list) return undefined;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const e = list[i]!;
+      if (e.epoch === epoch && (e.kind === 'unlock' || e.kind === 'free' || e.kind === 'page-out' || e.kind === 'move')) return e;
+    }
+    return undefined;
+  }
+
   /** The most recent event of a kind for a frame, optionally at an exact epoch and context. */
   last(frame: number, kind: HistoryKind, epoch?: number, ctx?: number): HistoryEvent | undefined {
     const list = this.byFrame.get(frame);
