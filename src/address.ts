@@ -70,6 +70,26 @@ export function frameBase(f: Frame): PhysAddr {
   return (f * PAGESIZE) as PhysAddr;
 }
 
+/** The page `n` pages after `p`, checked to stay inside the 4 GiB space. */
+export function nthPage(p: LinPage, n: number): LinPage {
+  return linPage(p + n);
+}
+
+/** The frame `n` frames after `f`. */
+export function nthFrame(f: Frame, n: number): Frame {
+  return frame(f + n);
+}
+
+/** The frame an x86 PTE maps (bits 12–31; meaningful only when P_PRES is set). */
+export function pteFrame(pte: number): Frame {
+  return (pte >>> PAGESHIFT) as Frame;
+}
+
+/** A PTE mapping frame `f` with the low 12 bits `bits` (P_PRES, P_WRITE, P_USER, P_ACC, P_DIRTY). */
+export function makePte(f: Frame, bits: number): number {
+  return ((f << PAGESHIFT) | (bits & PAGEMASK)) >>> 0;
+}
+
 export function offsetInPage(a: LinAddr | PhysAddr): number {
   return a & PAGEMASK;
 }

@@ -9,6 +9,7 @@
  * which is the nature of the request and is not on any per-page path.
  */
 
+import type { Frame } from './address.js';
 import { FF } from './layout.js';
 import { clearFrameFlags, flagsOf, setFrameFlags } from './frametable.js';
 import type { SharedViews } from './layout.js';
@@ -68,19 +69,19 @@ export class FrameAllocator {
   }
 
   /** Takes one frame, or -1 if none is free. Drains the quarantine only when the free list is empty. */
-  alloc(): number {
+  alloc(): Frame | -1 {
     if (this.top === 0 && !this.drainOne()) return -1;
     const f = this.stack[--this.top]!;
     this.pos[f] = -1;
     setFrameFlags(this.v, f, FF.USED);
-    return f;
+    return f as Frame;
   }
 
   /**
    * The first run of `count` frames honouring alignment and bounds whose every frame satisfies
    * `usable` (default: free or quarantined). -1 if none. Pure: changes nothing.
    */
-  findContig(req: ContigRequest, usable: (f: number) => boolean = (f) => this.isFree(f) || this.isQuarantined(f)): number {
+  findContig(req: ContigRequest, usable: (f: number) => boolean = (f) => this.isFree(f) || this.isQuarantined(f)): Frame | -1 {
     const step = req.alignMask + 1;
     const lo = Math.ceil(req.minFrame / step) * step;
     const hi = Math.min(req.maxFrame, this.v.frames);
@@ -94,7 +95,7 @@ export class FrameAllocator {
           break;
         }
       }
-      if (ok) return s;
+      if (ok) return s as Frame;
     }
     return -1;
   }
@@ -103,7 +104,7 @@ export class FrameAllocator {
    * Takes the frames [start, start+count), every one of which must be free or quarantined
    * (the quarantine is drained first if any of them sits there).
    */
-  takeRun(start: number, count: number): void {
+  takeRun(start: Frame, count: number): void {
     for (let f = start; f < start + count; f++) {
       if (this.isQuarantined(f)) {
         this.drainQuarantine();

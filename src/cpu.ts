@@ -10,7 +10,9 @@
  * memory as it was.
  */
 
-import { LINEAR_PAGES, PAGESIZE, isUlong } from './address.js';
+import { LINEAR_PAGES, PAGESIZE, frameBase, isUlong, linAddr, nthPage, offsetInPage, pageBase, pageOf, type LinAddr, type LinPage, type PhysAddr } from './address.js';
+
+const MAX_PAGE = (LINEAR_PAGES - 1) as LinPage;
 import { PageFault } from './errors.js';
 import { ARENA, PI, PS, arenaOf, type MemoryCore } from './vmm/core.js';
 
@@ -70,30 +72,32 @@ export class SimCpu implements Cpu {
   }
 
   /** Resolves every page first (faulting or paging in), then runs `fn` per page piece. */
-  private forEachPage(lin: number, len: number, write: boolean, fn: (phys: number, off: number, n: number) => void): void {
+  private forEachPage(lin: number, len: number, write: boolean, fn: (phys: PhysAddr, off: number, n: number) => void): void {
     if (len === 0) return;
     const core = this.core;
-    const first = lin >>> 12;
-    const last = (lin + len - 1) >>> 12;
-    for (let p = first; p <= last; p++) this.resolve(p, p === first ? lin : p * PAGESIZE, write);
+    const start = linAddr(lin);
+    const first = pageOf(start);
+    const last = pageOf(linAddr(lin + len - 1));
+    for (let p = first; p <= last; p = nthPage(p, 1)) this.resolve(p, p === first ? start : pageBase(p), write);
     let off = 0;
-    for (let p = first; p <= last; p++) {
-      const start = p === first ? lin & 0xfff : 0;
-      const n = Math.min(PAGESIZE - start, len - off);
-      // Re-read the PTE: resolving a later page may have evicted nothing locked, but may have paged
-      // out an earlier unlocked page of this very access under memory pressure.
-      if (!core.isPresent(p) && !core.pageIn(p)) throw new PageFault(p * PAGESIZE + start, 'out-of-memory', write);
-      fn(core.frameOfPage(p) * PAGESIZE + start, off, n);
+    for (let p = first; p <= last; p = nthPage(p, 1)) {
+      const inPage = p === first ? offsetInPage(start) : 0;
+      const n = Math.min(PAGESIZE - inPage, len - off);
+      // Re-check: under memory pressure, resolving a later page of this access may have paged out
+      // an earlier (unlocked) one.
+      if (!core.isPresent(p) && !core.pageIn(p)) throw new PageFault(pageBase(p) + inPage, 'out-of-memory', write);
+      fn((frameBase(core.frameOfPage(p)) + inPage) as PhysAddr, off, n);
       if (write) core.cpuWrote(p);
       else core.cpuRead(p);
       off += n;
+      if (p === MAX_PAGE) break;
     }
     core.tick();
   }
 
-  private resolve(p: number, addr: number, write: boolean): void {
+  private resolve(p: LinPage, addr: LinAddr, write: boolean): void {
     const core = this.core;
-    if (p >= LINEAR_PAGES || arenaOf(p) === ARENA.INVALID) throw new PageFault(addr, 'invalid-region', write);
+    if (arenaOf(p) === ARENA.INVALID) throw new PageFault(addr, 'invalid-region', write);
     const st = core.pstate[p];
     if (st === PS.FREE) throw new PageFault(addr, 'free', write);
     if (st === PS.RESERVED) throw new PageFault(addr, 'reserved', write);

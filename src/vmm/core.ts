@@ -11,7 +11,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { LINEAR_PAGES, PAGESIZE } from '../address.js';
+import { LINEAR_PAGES, PAGESIZE, frameBase, makePte, pteFrame, type Frame, type LinPage } from '../address.js';
 import {
   MAXDOSPAGE,
   MAXPRIVATEPAGE,
@@ -91,7 +91,7 @@ export type BlockKind = 'reserve' | 'allocate' | 'alias' | 'physmap';
 
 /** One memory block: the pages of one _PageReserve (or _PageAllocate) call. */
 export interface Block {
-  readonly base: number;
+  readonly base: LinPage;
   /** Reserved size in pages. */
   size: number;
   readonly kind: BlockKind;
@@ -143,14 +143,14 @@ export class MemoryCore {
   readonly pblock = new Uint32Array(LINEAR_PAGES);
   /** Non-free pages per 4 MiB slot: a slot with none has no page table (§4.1). */
   readonly slotUse = new Uint32Array(1024);
-  readonly blocks = new Map<number, Block>();
+  readonly blocks = new Map<LinPage, Block>();
   /** Block bases in ascending order (first-fit placement, _PageQuery). */
-  private readonly sortedBases: number[] = [];
+  private readonly sortedBases: LinPage[] = [];
   readonly backing = new Map<number, Uint8Array>();
   readonly allocator: FrameAllocator;
   readonly rng: Prng;
   readonly history: History;
-  readonly nulFrame: number;
+  readonly nulFrame: Frame;
   readonly stats: PagerStats = { pageIns: 0, pageOuts: 0, discards: 0, moves: 0, zeroFills: 0 };
 
   /** Resident, unlocked, swappable pages: the pager's candidates. O(1) add/remove/random pick. */
@@ -182,19 +182,19 @@ export class MemoryCore {
     this.allocator = new FrameAllocator(shared, opts.quarantine ?? defaultQuarantine(opts.pager, frames));
     // The system nul page (§1.9): one fixed frame with no pager, mapped wherever "something
     // harmless" is needed. Taken first, so it is the lowest free frame.
-    this.nulFrame = this.allocator.alloc();
+    this.nulFrame = this.allocator.alloc() as Frame;
     fixFrame(shared, this.nulFrame);
     setFrameFlags(shared, this.nulFrame, FF.NUL | FF.NOPAGER);
   }
 
   // ——— linear space ———
 
-  blockAt(page: number): Block | undefined {
-    return this.pstate[page] === PS.FREE ? undefined : this.blocks.get(this.pblock[page]!);
+  blockAt(page: LinPage): Block | undefined {
+    return this.pstate[page] === PS.FREE ? undefined : this.blocks.get(this.pblock[page]! as LinPage);
   }
 
   /** First free run of `n` pages in an arena (first fit), optionally 4 MiB aligned; -1 if none. */
-  findFreeRun(arena: Arena, n: number, align4M: boolean): number {
+  findFreeRun(arena: Arena, n: number, align4M: boolean): LinPage | -1 {
     const [lo, hi] = ARENA_BOUNDS[arena]!;
     const align = (p: number) => (align4M ? Math.ceil(p / 1024) * 1024 : p);
     let cand = align(lo);
@@ -205,11 +205,11 @@ export class MemoryCore {
       if (base >= cand + n) break;
       cand = align(base + b.size);
     }
-    return cand + n - 1 <= hi ? cand : -1;
+    return cand + n - 1 <= hi ? (cand as LinPage) : -1;
   }
 
   /** True if every page in [page, page+n) is free. */
-  rangeFree(page: number, n: number): boolean {
+  rangeFree(page: LinPage, n: number): boolean {
     // Blocks, not pages: stays cheap for huge ranges.
     if (this.pstate[page] !== PS.FREE) return false;
     const i = this.upperBound(page);
@@ -218,7 +218,7 @@ export class MemoryCore {
   }
 
   /** The first block base strictly greater than `page`, or undefined. */
-  nextBlockAfter(page: number): number | undefined {
+  nextBlockAfter(page: LinPage): LinPage | undefined {
     return this.sortedBases[this.upperBound(page)];
   }
 
@@ -234,7 +234,7 @@ export class MemoryCore {
   }
 
   /** Creates a block of reserved pages. The caller has checked the range is free. */
-  reserve(base: number, size: number, kind: BlockKind, prFlags: number, fixed: boolean, aligned: boolean, allocProtect: number, alias?: Block['alias']): Block {
+  reserve(base: LinPage, size: number, kind: BlockKind, prFlags: number, fixed: boolean, aligned: boolean, allocProtect: number, alias?: Block['alias']): Block {
     const b: Block = { base, size, kind, prFlags, fixed, aligned, allocProtect, ...(alias ? { alias } : {}) };
     this.blocks.set(base, b);
     this.sortedBases.splice(this.upperBound(base), 0, base);
@@ -273,7 +273,7 @@ export class MemoryCore {
   // ——— commit / decommit ———
 
   /** Commits a reserved page as swappable (not present until touched or locked). */
-  commitSwappable(page: number, perm: number, zeroInit: boolean, dirty: boolean): void {
+  commitSwappable(page: LinPage, perm: number, zeroInit: boolean, dirty: boolean): void {
     this.pstate[page] = PS.COMMITTED;
     this.pinfo[page] = perm | PI.VIRGIN | (zeroInit ? PI.ZEROINIT : 0);
     this.pte[page] = permToPte(perm) & ~P_PRES;
@@ -282,36 +282,36 @@ export class MemoryCore {
   }
 
   /** Commits a reserved page onto frame `f` as a fixed page (frame already allocated). */
-  commitFixed(page: number, f: number, perm: number, zero: boolean): void {
+  commitFixed(page: LinPage, f: Frame, perm: number, zero: boolean): void {
     this.pstate[page] = PS.COMMITTED;
     this.pinfo[page] = perm | PI.FIXED;
-    this.pte[page] = (f * PAGESIZE) | permToPte(perm) | P_PRES;
+    this.pte[page] = makePte(f, permToPte(perm) | P_PRES);
     fixFrame(this.shared, f);
     setOwner(this.shared, f, page);
-    if (zero) this.shared.ram.fill(0, f * PAGESIZE, (f + 1) * PAGESIZE);
+    if (zero) this.shared.ram.fill(0, frameBase(f), frameBase(f) + PAGESIZE);
     this.history.record('alloc', f, epochOf(this.shared, f), -1, page, 'commit');
   }
 
   /** A PCC_NOLIN frame: fixed, mapped nowhere, the caller's forever. */
-  fixNoLinFrame(f: number): void {
+  fixNoLinFrame(f: Frame): void {
     fixFrame(this.shared, f);
     this.history.record('alloc', f, epochOf(this.shared, f), -1, -1, '_PageCommitContig');
   }
 
   /** Commits a reserved page onto a frame the memory manager does not own (no pager, no frame-table change). */
-  commitNoPager(page: number, f: number, perm: number, extra: number): void {
+  commitNoPager(page: LinPage, f: Frame, perm: number, extra: number): void {
     this.pstate[page] = PS.COMMITTED;
     this.pinfo[page] = perm | PI.NOPAGER | extra;
-    this.pte[page] = (f * PAGESIZE) | permToPte(perm) | P_PRES;
+    this.pte[page] = makePte(f, permToPte(perm) | P_PRES);
   }
 
   /** Back to "reserved": frame and backing copy released, locks dropped (with the in-flight check). */
-  decommitPage(page: number, service: string, ctx: number): void {
+  decommitPage(page: LinPage, service: string, ctx: number): void {
     const info = this.pinfo[page]!;
     const pte = this.pte[page]!;
     if (!(info & (PI.NOPAGER | PI.FIXED))) this.swappableCommitted--;
     if (pte & P_PRES && !(info & PI.NOPAGER)) {
-      const f = pte >>> 12;
+      const f = pteFrame(pte);
       this.removePageable(page);
       this.releaseFrame(f, page, service, ctx, 'free');
     }
@@ -322,7 +322,7 @@ export class MemoryCore {
   }
 
   /** Retires a frame from its page and returns it to the allocator; reports a DMA still in flight. */
-  private releaseFrame(f: number, page: number, service: string, ctx: number, kind: 'free' | 'page-out' | 'move'): void {
+  private releaseFrame(f: Frame, page: LinPage, service: string, ctx: number, kind: 'free' | 'page-out' | 'move'): void {
     const wasLocked = lockCount(this.shared, f) > 0 || (flagsOf(this.shared, f) & FF.FIXED) !== 0;
     const r = retireFrame(this.shared, f);
     this.history.record(kind, f, r.epoch, ctx, page, service);
@@ -332,12 +332,13 @@ export class MemoryCore {
 
   // ——— residency ———
 
-  isPresent(page: number): boolean {
+  isPresent(page: LinPage): boolean {
     return (this.pte[page]! & P_PRES) !== 0;
   }
 
-  frameOfPage(page: number): number {
-    return this.pte[page]! >>> 12;
+  /** The frame a present page maps (meaningless when not present). */
+  frameOfPage(page: LinPage): Frame {
+    return pteFrame(this.pte[page]!);
   }
 
   get pageableResident(): number {
@@ -350,19 +351,19 @@ export class MemoryCore {
   }
 
   /** Makes a committed swappable page present. False if no frame can be found. */
-  pageIn(page: number): boolean {
+  pageIn(page: LinPage): boolean {
     const f = this.obtainFrame();
-    if (f < 0) return false;
+    if (f === -1) return false;
     const ram = this.shared.ram;
     const saved = this.backing.get(page);
     const info = this.pinfo[page]!;
-    if (saved) ram.set(saved, f * PAGESIZE);
+    if (saved) ram.set(saved, frameBase(f));
     else if (info & PI.ZEROINIT) {
-      ram.fill(0, f * PAGESIZE, (f + 1) * PAGESIZE);
+      ram.fill(0, frameBase(f), frameBase(f) + PAGESIZE);
       this.stats.zeroFills++;
     }
     // PD_NOINIT with no saved copy: contents undefined — whatever the frame held stays there.
-    this.pte[page] = (f * PAGESIZE) | permToPte(info) | P_PRES;
+    this.pte[page] = makePte(f, permToPte(info) | P_PRES);
     setOwner(this.shared, f, page);
     this.history.record('alloc', f, epochOf(this.shared, f), -1, page, 'page-in');
     this.addPageable(page);
@@ -375,13 +376,13 @@ export class MemoryCore {
    * are written to the backing store; a clean page with a backing copy is simply dropped, as is a
    * virgin one — which is exactly why a device write into a page nobody marked dirty is lost.
    */
-  pageOut(page: number, ctx = -1): void {
+  pageOut(page: LinPage, ctx = -1): void {
     const pte = this.pte[page]!;
-    const f = pte >>> 12;
+    const f = pteFrame(pte);
     const info = this.pinfo[page]!;
     const mustWrite = (pte & P_DIRTY) !== 0 || (!this.backing.has(page) && !(info & PI.VIRGIN));
     if (mustWrite) {
-      this.backing.set(page, this.shared.ram.slice(f * PAGESIZE, (f + 1) * PAGESIZE));
+      this.backing.set(page, this.shared.ram.slice(frameBase(f), frameBase(f) + PAGESIZE));
       this.pinfo[page] = info & ~PI.VIRGIN;
       this.stats.pageOuts++;
     } else {
@@ -393,17 +394,16 @@ export class MemoryCore {
   }
 
   /** Moves a resident unlocked page to another frame (contents copied). Falls back to page-out. */
-  movePage(page: number): void {
+  movePage(page: LinPage): void {
     const nf = this.allocator.alloc();
-    if (nf < 0) {
+    if (nf === -1) {
       this.pageOut(page);
       return;
     }
     const pte = this.pte[page]!;
-    const f = pte >>> 12;
-    const ram = this.shared.ram;
-    ram.copyWithin(nf * PAGESIZE, f * PAGESIZE, (f + 1) * PAGESIZE);
-    this.pte[page] = (nf * PAGESIZE) | (pte & 0xfff);
+    const f = pteFrame(pte);
+    this.shared.ram.copyWithin(frameBase(nf), frameBase(f), frameBase(f) + PAGESIZE);
+    this.pte[page] = makePte(nf, pte);
     setOwner(this.shared, nf, page);
     if (pte & P_DIRTY) setFrameFlags(this.shared, nf, FF.PTE_DIRTY);
     this.history.record('alloc', nf, epochOf(this.shared, nf), -1, page, 'move');
@@ -412,16 +412,18 @@ export class MemoryCore {
   }
 
   /** A free frame, evicting a pager candidate if the free list is empty; -1 if neither. */
-  private obtainFrame(): number {
+  private obtainFrame(): Frame | -1 {
     const f = this.allocator.alloc();
-    if (f >= 0 || this.pageableCount === 0) return f;
-    this.pageOut(this.pageable[this.rng.below(this.pageableCount)]!);
+    if (f !== -1 || this.pageableCount === 0) return f;
+    this.pageOut(this.pageable[this.rng.below(this.pageableCount)]! as LinPage);
     return this.allocator.alloc();
   }
 
   /** A frame for a fixed page: like obtainFrame, for callers that pre-checked obtainableFrames. */
-  takeFrame(): number {
-    return this.obtainFrame();
+  takeFrame(): Frame {
+    const f = this.obtainFrame();
+    if (f === -1) throw new Error('dmasim internal: takeFrame without a frame (the caller must pre-check)');
+    return f;
   }
 
   /**
@@ -433,25 +435,25 @@ export class MemoryCore {
   }
 
   /** Takes the run found by findContig, paging out the swappable pages that hold any of it. */
-  takeContig(start: number, count: number): void {
+  takeContig(start: Frame, count: number): void {
     for (let f = start; f < start + count; f++) {
-      if (this.isEvictableFrame(f)) this.pageOut(ownerOf(this.shared, f));
+      if (this.isEvictableFrame(f)) this.pageOut(ownerOf(this.shared, f) as LinPage);
     }
     this.allocator.takeRun(start, count);
   }
 
   private isEvictableFrame(f: number): boolean {
     const page = ownerOf(this.shared, f);
-    return page >= 0 && this.pageablePos[page]! >= 0 && this.frameOfPage(page) === f;
+    return page >= 0 && this.pageablePos[page]! >= 0 && this.frameOfPage(page as LinPage) === f;
   }
 
-  addPageable(page: number): void {
+  addPageable(page: LinPage): void {
     if (this.pageablePos[page]! >= 0) return;
     this.pageablePos[page] = this.pageableCount;
     this.pageable[this.pageableCount++] = page;
   }
 
-  removePageable(page: number): void {
+  removePageable(page: LinPage): void {
     const i = this.pageablePos[page]!;
     if (i < 0) return;
     const last = this.pageable[--this.pageableCount]!;
@@ -466,7 +468,7 @@ export class MemoryCore {
    * Adds one lock to a committed page, paging it in first. Fixed and no-pager pages are permanently
    * locked: the call changes nothing but the dirty mark. The caller pre-checked frames.
    */
-  lockPage(page: number, ctx: number, markDirty: boolean, service: string): void {
+  lockPage(page: LinPage, ctx: number, markDirty: boolean, service: string): void {
     const info = this.pinfo[page]!;
     if (!(info & (PI.FIXED | PI.NOPAGER))) {
       if (!this.isPresent(page)) this.pageIn(page);
@@ -485,17 +487,17 @@ export class MemoryCore {
   }
 
   /** Can `page` take one more unlock? Fixed / no-pager pages always can (no effect). */
-  isUnlockable(page: number): boolean {
+  isUnlockable(page: LinPage): boolean {
     if (this.pinfo[page]! & (PI.FIXED | PI.NOPAGER)) return true;
     return this.isPresent(page) && lockCount(this.shared, this.frameOfPage(page)) > 0;
   }
 
-  isLocked(page: number): boolean {
+  isLocked(page: LinPage): boolean {
     return this.isPresent(page) && lockCount(this.shared, this.frameOfPage(page)) > 0;
   }
 
   /** Drops one lock (checked by the caller). At zero the page becomes a pager candidate again. */
-  unlockPage(page: number, ctx: number, markPageOut: boolean, service: string): void {
+  unlockPage(page: LinPage, ctx: number, markPageOut: boolean, service: string): void {
     if (this.pinfo[page]! & (PI.FIXED | PI.NOPAGER)) return;
     const f = this.frameOfPage(page);
     const r = unlockFrame(this.shared, f);
@@ -510,7 +512,7 @@ export class MemoryCore {
   // ——— the pager ———
 
   /** Aggressive policy: a page unlocked to zero is moved or paged out at once (seeded choice). */
-  private evictNow(page: number): void {
+  private evictNow(page: LinPage): void {
     if (this.inPager) return;
     this.inPager = true;
     try {
@@ -526,7 +528,7 @@ export class MemoryCore {
     if (this.pageableCount === 0 || this.inPager) return false;
     this.inPager = true;
     try {
-      const page = this.pageable[this.rng.below(this.pageableCount)]!;
+      const page = this.pageable[this.rng.below(this.pageableCount)]! as LinPage;
       if (this.rng.chance(0.5)) this.movePage(page);
       else this.pageOut(page);
       return true;
@@ -538,7 +540,7 @@ export class MemoryCore {
   /** A full pass: every current candidate is moved or paged out. Returns how many were touched. */
   pagerPass(): number {
     if (this.inPager) return 0;
-    const victims = Array.from(this.pageable.subarray(0, this.pageableCount));
+    const victims = Array.from(this.pageable.subarray(0, this.pageableCount)) as LinPage[];
     this.inPager = true;
     try {
       for (const page of victims) {
@@ -561,25 +563,25 @@ export class MemoryCore {
   // ——— CPU dirty tracking ———
 
   /** The CPU wrote through `page` (whose PTE maps frame f): set P_DIRTY|P_ACC and mirror the dirty bit. */
-  cpuWrote(page: number): void {
+  cpuWrote(page: LinPage): void {
     const pte = this.pte[page]!;
     if ((pte & (P_DIRTY | P_ACC)) === (P_DIRTY | P_ACC) && !(this.pinfo[page]! & PI.VIRGIN)) return;
     this.pte[page] = pte | P_DIRTY | P_ACC;
     this.pinfo[page]! &= ~PI.VIRGIN;
-    if (!(this.pinfo[page]! & PI.ALIAS)) setFrameFlags(this.shared, pte >>> 12, FF.PTE_DIRTY);
+    if (!(this.pinfo[page]! & PI.ALIAS)) setFrameFlags(this.shared, pteFrame(pte), FF.PTE_DIRTY);
   }
 
-  cpuRead(page: number): void {
+  cpuRead(page: LinPage): void {
     this.pte[page]! |= P_ACC;
   }
 
   /** Is an alias page still backed by the frame its original page holds? */
-  aliasValid(aliasPage: number): boolean {
+  aliasValid(aliasPage: LinPage): boolean {
     const b = this.blockAt(aliasPage);
     if (!b?.alias) return false;
     const i = aliasPage - b.base;
-    const orig = b.alias.pages[i]!;
-    const f = b.alias.frames[i]!;
+    const orig = b.alias.pages[i]! as LinPage;
+    const f = b.alias.frames[i]! as Frame;
     // The original must still be committed and map the same frame; for pager-backed originals the
     // frame must also still belong to it (no-pager frames have no owner to check).
     if (this.pstate[orig] !== PS.COMMITTED || !this.isPresent(orig) || this.frameOfPage(orig) !== f) return false;

@@ -12,7 +12,7 @@
  * PhysAddr, pageCommitContig's result) are recorded against that context, and `lastError` is its own.
  */
 
-import { LINEAR_PAGES, PAGESIZE, hex, isUlong } from '../address.js';
+import { LINEAR_PAGES, PAGESIZE, frame, frameBase, frameOf, hex, physAddr, isUlong, linAddr, linPage, nthFrame, nthPage, pageBase, pageOf, pteFrame, type Frame, type LinPage } from '../address.js';
 import * as D from '../ddk.js';
 import type { VmmError, VmmErrorCode } from '../errors.js';
 import { epochOf, recordHandout, setOwner } from '../frametable.js';
@@ -25,6 +25,9 @@ export const SYS_VM_HANDLE = 0xc0fe0000;
  * base, and above 0xFFFFF, so it can never be mistaken for a physical page number.
  */
 export const NUL_PAGE_HANDLE = 0x4e554c01;
+
+/** The empty range's start, for frame pre-checks that concern no existing pages. */
+const NO_PAGES = 0 as LinPage;
 
 /** Internal: a validation failure, turned into lastError + the DDK failure value at the boundary. */
 class Fail {
@@ -141,37 +144,37 @@ export class Vmm implements VmmServices {
   // ——— shared validation ———
 
   /** A page range: valid page numbers, nonzero count, not reaching the invalid region. */
-  private range(page: unknown, n: unknown, pageName = 'page', countName = 'npages'): [number, number] {
+  private range(page: unknown, n: unknown, pageName = 'page', countName = 'npages'): [LinPage, number] {
     const p = ulong(pageName, page);
     const c = count(countName, n);
     if (p >= LINEAR_PAGES) fail('invalid-range', `${pageName} ${hex(p)} is not a linear page number (0 … 0xFFFFF)`, { page: p });
     if (p + c > LINEAR_PAGES) fail('invalid-range', `${pageName} ${hex(p)} + ${c} pages runs past the 4 GiB space`, { page: p, npages: c });
     if (arenaOf(p + c - 1) === ARENA.INVALID) fail('invalid-region', `pages ${hex(p)}…${hex(p + c - 1)} reach the invalid region 0xFFC00000–0xFFFFFFFF`, { page: p, npages: c });
-    return [p, c];
+    return [linPage(p), c];
   }
 
-  private oneArena(p: number, c: number): Arena {
+  private oneArena(p: LinPage, c: number): Arena {
     const a = arenaOf(p);
     if (arenaOf(p + c - 1) !== a) fail('crosses-arena', `pages ${hex(p)}…${hex(p + c - 1)} cross an arena boundary`, { page: p, npages: c });
     return a;
   }
 
   /** The range lies inside one memory block; returns it. */
-  private inOneBlock(p: number, c: number): Block {
+  private inOneBlock(p: LinPage, c: number): Block {
     const b = this.core.blockAt(p);
     if (!b) fail('not-a-block', `page ${hex(p)} is not reserved`, { page: p });
-    if (p + c > b.base + b.size) fail('crosses-block', `pages ${hex(p)}…${hex(p + c - 1)} run past the block at ${hex(b.base * PAGESIZE)}`, { page: p, npages: c, block: b.base * PAGESIZE });
+    if (p + c > b.base + b.size) fail('crosses-block', `pages ${hex(p)}…${hex(p + c - 1)} run past the block at ${hex(pageBase(b.base))}`, { page: p, npages: c, block: pageBase(b.base) });
     return b;
   }
 
-  private allCommitted(p: number, c: number): void {
-    for (let i = p; i < p + c; i++) {
+  private allCommitted(p: LinPage, c: number): void {
+    for (let i = p; i < p + c; i = nthPage(i, 1)) {
       if (this.core.pstate[i] !== PS.COMMITTED) fail('not-committed', `page ${hex(i)} is not committed`, { page: i });
     }
   }
 
-  private noneCommitted(p: number, c: number): void {
-    for (let i = p; i < p + c; i++) {
+  private noneCommitted(p: LinPage, c: number): void {
+    for (let i = p; i < p + c; i = nthPage(i, 1)) {
       if (this.core.pstate[i] === PS.COMMITTED) fail('already-committed', `page ${hex(i)} is already committed`, { page: i });
     }
   }
@@ -179,17 +182,17 @@ export class Vmm implements VmmServices {
   /** A block base address (a memory handle). */
   private handle(name: string, v: unknown): Block {
     const h = ulong(name, v);
-    const b = (h & 0xfff) === 0 ? this.core.blocks.get(h >>> 12) : undefined;
+    const b = (h & 0xfff) === 0 ? this.core.blocks.get(pageOf(linAddr(h))) : undefined;
     if (!b) fail('not-a-block', `${name} ${hex(h)} is not the base of a memory block`, { value: h });
     return b;
   }
 
   /** Frames needed to make [p, p+c) present, against what can be had without touching the range. */
-  private requireFramesForLock(p: number, c: number, extraFixed = 0): void {
+  private requireFramesForLock(p: LinPage, c: number, extraFixed = 0): void {
     const core = this.core;
     let needed = extraFixed;
     let pageableInRange = 0;
-    for (let i = p; i < p + c; i++) {
+    for (let i = p; i < p + c; i = nthPage(i, 1)) {
       if (core.pinfo[i]! & (PI.FIXED | PI.NOPAGER)) continue;
       if (!core.isPresent(i)) needed++;
       else if (!core.isLocked(i)) pageableInRange++;
@@ -205,7 +208,7 @@ export class Vmm implements VmmServices {
     }
   }
 
-  private handout(f: number, page: number, service: string): void {
+  private handout(f: Frame, page: LinPage | -1, service: string): void {
     recordHandout(this.core.shared, this.ctx, f);
     this.core.history.record('handout', f, epochOf(this.core.shared, f), this.ctx, page, service);
   }
@@ -241,15 +244,15 @@ export class Vmm implements VmmServices {
       }
       const arena = type === D.PG_SYS ? ARENA.SYSTEM : ARENA.SHARED;
       const base = this.core.findFreeRun(arena, n, false);
-      if (base < 0) fail('insufficient-memory', `no run of ${n} free linear pages in the ${type === D.PG_SYS ? 'system' : 'shared'} arena`, { npages: n });
+      if (base === -1) fail('insufficient-memory', `no run of ${n} free linear pages in the ${type === D.PG_SYS ? 'system' : 'shared'} arena`, { npages: n });
       const req = { count: n, alignMask: mask, minFrame: minF, maxFrame: maxF };
       if (useAlign) {
         if (this.core.findContig(req) < 0) fail('insufficient-memory', `no ${n} contiguous frames with mask ${hex(mask, 2)} in [${hex(minF, 5)}, ${hex(maxF, 5)})`, { npages: n });
       } else if (fixed) {
-        this.requireFramesForLock(0, 0, n);
+        this.requireFramesForLock(NO_PAGES, 0, n);
       } else {
         this.requireCommitCharge(n);
-        if (fl & D.PAGELOCKED) this.requireFramesForLock(0, 0, n);
+        if (fl & D.PAGELOCKED) this.requireFramesForLock(NO_PAGES, 0, n);
       }
       // — validated: act —
       const perm = type === D.PG_SYS ? D.PC_WRITEABLE : D.PC_WRITEABLE | D.PC_USER;
@@ -259,23 +262,23 @@ export class Vmm implements VmmServices {
       if (useAlign) {
         // PAGEUSEALIGN without PAGECONTIG is served contiguously too: that satisfies every
         // per-page constraint (alignment of the first page, min/max for all) and is simplest.
-        const f0 = core.findContig(req);
+        const f0 = core.findContig(req) as Frame; // found in validation
         core.takeContig(f0, n);
-        for (let i = 0; i < n; i++) core.commitFixed(base + i, f0 + i, perm, zero);
+        for (let i = 0; i < n; i++) core.commitFixed(nthPage(base, i), nthFrame(f0, i), perm, zero);
         if (fl & D.PAGECONTIG && out) {
-          out[0] = f0 * PAGESIZE;
-          for (let i = 0; i < n; i++) this.handout(f0 + i, base + i, '_PageAllocate');
+          out[0] = frameBase(f0);
+          for (let i = 0; i < n; i++) this.handout(nthFrame(f0, i), nthPage(base, i), '_PageAllocate');
         }
       } else if (fixed) {
-        for (let i = 0; i < n; i++) core.commitFixed(base + i, core.takeFrame(), perm, zero);
+        for (let i = 0; i < n; i++) core.commitFixed(nthPage(base, i), core.takeFrame(), perm, zero);
       } else {
-        for (let i = 0; i < n; i++) core.commitSwappable(base + i, perm, zero, false);
+        for (let i = 0; i < n; i++) core.commitSwappable(nthPage(base, i), perm, zero, false);
         if (fl & D.PAGELOCKED || (fl & D.PAGELOCKEDIFDP && this.pagerUsesDos)) {
-          for (let i = 0; i < n; i++) core.lockPage(base + i, this.ctx, false, '_PageAllocate');
+          for (let i = 0; i < n; i++) core.lockPage(nthPage(base, i), this.ctx, false, '_PageAllocate');
         }
       }
-      if (edxOut) edxOut[0] = base * PAGESIZE;
-      return base * PAGESIZE;
+      if (edxOut) edxOut[0] = pageBase(base);
+      return pageBase(base);
     }, edx);
   }
 
@@ -283,9 +286,9 @@ export class Vmm implements VmmServices {
     return this.run('_PageFree', 0, () => {
       const b = this.handle('hMem', hMem);
       const fl = flagsIn('flags', flags, D.PR_STATIC);
-      if (b.kind === 'alias') fail('not-freeable', 'a PAGEMAPGLOBAL alias is released with _LinPageUnLock(…, PAGEMAPGLOBAL)', { hMem: b.base * PAGESIZE });
-      if (b.kind === 'physmap') fail('not-freeable', '_MapPhysToLinear mappings are permanent', { hMem: b.base * PAGESIZE });
-      if (b.prFlags & D.PR_STATIC && !(fl & D.PR_STATIC)) fail('static-block', 'a PR_STATIC block is freed only with PR_STATIC', { hMem: b.base * PAGESIZE });
+      if (b.kind === 'alias') fail('not-freeable', 'a PAGEMAPGLOBAL alias is released with _LinPageUnLock(…, PAGEMAPGLOBAL)', { hMem: pageBase(b.base) });
+      if (b.kind === 'physmap') fail('not-freeable', '_MapPhysToLinear mappings are permanent', { hMem: pageBase(b.base) });
+      if (b.prFlags & D.PR_STATIC && !(fl & D.PR_STATIC)) fail('static-block', 'a PR_STATIC block is freed only with PR_STATIC', { hMem: pageBase(b.base) });
       this.core.freeBlock(b, '_PageFree', this.ctx);
       return 1;
     });
@@ -299,9 +302,9 @@ export class Vmm implements VmmServices {
       const fl = flagsIn('flags', flags, D.PAGELOCKED | D.PAGELOCKEDIFDP | D.PAGENOCOPY | D.PAGEZEROINIT | D.PAGEZEROREINIT);
       const edxOut = outArray('edx', edx, 1, true);
       if (fl & D.PAGELOCKED && fl & D.PAGELOCKEDIFDP) fail('invalid-flags', 'PAGELOCKED and PAGELOCKEDIFDP are mutually exclusive', { flags: fl });
-      if (b.kind === 'alias' || b.kind === 'physmap') fail('not-freeable', 'aliases and physical mappings cannot be reallocated', { hMem: b.base * PAGESIZE });
-      if (b.aligned) fail('aligned-block', 'PAGEUSEALIGN blocks cannot be reallocated', { hMem: b.base * PAGESIZE });
-      if (b.prFlags & D.PR_STATIC) fail('static-block', 'PR_STATIC blocks cannot be reallocated', { hMem: b.base * PAGESIZE });
+      if (b.kind === 'alias' || b.kind === 'physmap') fail('not-freeable', 'aliases and physical mappings cannot be reallocated', { hMem: pageBase(b.base) });
+      if (b.aligned) fail('aligned-block', 'PAGEUSEALIGN blocks cannot be reallocated', { hMem: pageBase(b.base) });
+      if (b.prFlags & D.PR_STATIC) fail('static-block', 'PR_STATIC blocks cannot be reallocated', { hMem: pageBase(b.base) });
       // Committed pages must be one run from the base (§4.11).
       let run = 0;
       while (run < b.size && core.pstate[b.base + run] === PS.COMMITTED) run++;
@@ -311,43 +314,43 @@ export class Vmm implements VmmServices {
       const perm = run > 0 ? core.pinfo[b.base]! & PERM_MASK : b.allocProtect === D.PAGE_READWRITE ? D.PC_WRITEABLE | D.PC_USER : D.PC_WRITEABLE;
       const fixedPages = b.fixed;
       const grow = Math.max(0, n - run);
-      const inPlace = n <= b.size || (arenaOf(b.base + n - 1) === arenaOf(b.base) && arenaOf(b.base + n - 1) !== ARENA.INVALID && core.rangeFree(b.base + b.size, n - b.size));
-      let newBase = b.base;
+      const inPlace = n <= b.size || (arenaOf(b.base + n - 1) === arenaOf(b.base) && arenaOf(b.base + n - 1) !== ARENA.INVALID && core.rangeFree(nthPage(b.base, b.size), n - b.size));
+      let newBase: LinPage | -1 = b.base;
       if (!inPlace) {
-        if (fixedPages || b.prFlags & D.PR_FIXED) fail('fixed-block', 'the block cannot grow in place and fixed blocks never move', { hMem: b.base * PAGESIZE });
+        if (fixedPages || b.prFlags & D.PR_FIXED) fail('fixed-block', 'the block cannot grow in place and fixed blocks never move', { hMem: pageBase(b.base) });
         newBase = core.findFreeRun(arenaOf(b.base), n, false);
-        if (newBase < 0) fail('insufficient-memory', `no run of ${n} free linear pages`, { npages: n });
+        if (newBase === -1) fail('insufficient-memory', `no run of ${n} free linear pages`, { npages: n });
       }
-      if (fixedPages) this.requireFramesForLock(0, 0, grow);
+      if (fixedPages) this.requireFramesForLock(NO_PAGES, 0, grow);
       else {
         this.requireCommitCharge(grow);
-        if (fl & D.PAGELOCKED) this.requireFramesForLock(0, 0, grow);
+        if (fl & D.PAGELOCKED) this.requireFramesForLock(NO_PAGES, 0, grow);
       }
       // — validated: act —
       let blk = b;
-      if (!inPlace) blk = this.moveBlock(b, newBase, n, run);
+      if (!inPlace) blk = this.moveBlock(b, newBase as LinPage, n, run);
       else if (n > b.size) core.extendBlock(b, n);
       const base = blk.base;
-      if (n < run) for (let p = base + n; p < base + run; p++) core.decommitPage(p, '_PageReAllocate', this.ctx);
+      if (n < run) for (let p = nthPage(base, n); p < base + run; p = nthPage(p, 1)) core.decommitPage(p, '_PageReAllocate', this.ctx);
       const zeroNew = (fl & (D.PAGEZEROINIT | D.PAGEZEROREINIT)) !== 0;
-      for (let p = base + run; p < base + n; p++) {
+      for (let p = nthPage(base, run); p < base + n; p = nthPage(p, 1)) {
         if (fixedPages) core.commitFixed(p, core.takeFrame(), perm, zeroNew);
         else core.commitSwappable(p, perm, zeroNew, false);
         if (!fixedPages && (fl & D.PAGELOCKED || (fl & D.PAGELOCKEDIFDP && this.pagerUsesDos))) core.lockPage(p, this.ctx, false, '_PageReAllocate');
       }
-      if (fl & D.PAGEZEROREINIT) for (let p = base; p < base + Math.min(run, n); p++) this.zeroPage(p);
-      if (edxOut) edxOut[0] = base * PAGESIZE;
-      return base * PAGESIZE;
+      if (fl & D.PAGEZEROREINIT) for (let p = base; p < base + Math.min(run, n); p = nthPage(p, 1)) this.zeroPage(p);
+      if (edxOut) edxOut[0] = pageBase(base);
+      return pageBase(base);
     }, edx);
   }
 
   /** Moves the first `run` committed pages of a block to a new base (mappings travel, frames stay). */
-  private moveBlock(b: Block, newBase: number, n: number, run: number): Block {
+  private moveBlock(b: Block, newBase: LinPage, n: number, run: number): Block {
     const core = this.core;
     const nb = core.reserve(newBase, n, b.kind, b.prFlags, b.fixed, b.aligned, b.allocProtect);
     for (let i = 0; i < run; i++) {
-      const from = b.base + i;
-      const to = newBase + i;
+      const from = nthPage(b.base, i);
+      const to = nthPage(newBase, i);
       core.pstate[to] = PS.COMMITTED;
       core.pinfo[to] = core.pinfo[from]!;
       core.pte[to] = core.pte[from]!;
@@ -372,11 +375,11 @@ export class Vmm implements VmmServices {
   }
 
   /** Zeroes a committed page's contents (present: in its frame; absent: by dropping its copy). */
-  private zeroPage(p: number): void {
+  private zeroPage(p: LinPage): void {
     const core = this.core;
     if (core.isPresent(p)) {
       const f = core.frameOfPage(p);
-      core.shared.ram.fill(0, f * PAGESIZE, (f + 1) * PAGESIZE);
+      core.shared.ram.fill(0, frameBase(f), frameBase(f) + PAGESIZE);
     } else {
       core.backing.delete(p);
       core.pinfo[p]! |= PI.ZEROINIT | PI.VIRGIN;
@@ -388,11 +391,11 @@ export class Vmm implements VmmServices {
       const pg = ulong('page', page);
       const n = count('npages', npages);
       const fl = flagsIn('flags', flags, D.PR_FIXED | D.PR_STATIC | D.PR_4MEG);
-      let base: number;
+      let base: LinPage | -1;
       if (pg === D.PR_PRIVATE || pg === D.PR_SHARED || pg === D.PR_SYSTEM) {
         const arena = pg === D.PR_PRIVATE ? ARENA.PRIVATE : pg === D.PR_SHARED ? ARENA.SHARED : ARENA.SYSTEM;
         base = this.core.findFreeRun(arena, n, (fl & D.PR_4MEG) !== 0);
-        if (base < 0) fail('insufficient-memory', `no run of ${n} free linear pages in the arena`, { npages: n });
+        if (base === -1) fail('insufficient-memory', `no run of ${n} free linear pages in the arena`, { npages: n });
       } else {
         const [p, c] = this.range(pg, n);
         this.oneArena(p, c);
@@ -404,7 +407,7 @@ export class Vmm implements VmmServices {
         base = p;
       }
       this.core.reserve(base, n, 'reserve', fl & (D.PR_FIXED | D.PR_STATIC), false, false, D.PAGE_NOACCESS);
-      return base * PAGESIZE;
+      return pageBase(base);
     });
   }
 
@@ -425,16 +428,16 @@ export class Vmm implements VmmServices {
       if (fl & (D.PC_FIXED | D.PC_LOCKED | D.PC_LOCKEDIFDP)) this.noneCommitted(p, c);
       const core = this.core;
       let fresh = 0;
-      for (let i = p; i < p + c; i++) if (core.pstate[i] !== PS.COMMITTED) fresh++;
-      if (fixed) this.requireFramesForLock(0, 0, fresh);
+      for (let i = p; i < p + c; i = nthPage(i, 1)) if (core.pstate[i] !== PS.COMMITTED) fresh++;
+      if (fixed) this.requireFramesForLock(NO_PAGES, 0, fresh);
       else {
         this.requireCommitCharge(fresh);
-        if (locked || fl & D.PC_PRESENT) this.requireFramesForLock(0, 0, fresh);
+        if (locked || fl & D.PC_PRESENT) this.requireFramesForLock(NO_PAGES, 0, fresh);
       }
       // — validated: act —
       const perm = fl & PERM_MASK;
       const zero = pd === D.PD_ZEROINIT || pd === D.PD_FIXEDZERO;
-      for (let i = p; i < p + c; i++) {
+      for (let i = p; i < p + c; i = nthPage(i, 1)) {
         if (core.pstate[i] === PS.COMMITTED) continue; // recommitting is legal and changes nothing
         if (fixed) {
           core.commitFixed(i, core.takeFrame(), perm, zero);
@@ -464,8 +467,8 @@ export class Vmm implements VmmServices {
       // Memory outside RAM (device memory) is not modelled: the physical pages must be in RAM.
       if (!nul && last >= frames) fail('invalid-phys-range', `physical pages ${hex(phys, 5)}…${hex(last, 5)} are outside simulated RAM (${frames} frames)`, { physpg: phys, frames });
       for (let i = 0; i < c; i++) {
-        const f = nul ? this.core.nulFrame : phys + (fl & D.PC_INCR ? i : 0);
-        this.core.commitNoPager(p + i, f, fl & PERM_MASK, 0);
+        const f = nul ? this.core.nulFrame : frame(phys + (fl & D.PC_INCR ? i : 0));
+        this.core.commitNoPager(nthPage(p, i), f, fl & PERM_MASK, 0);
       }
       return 1;
     });
@@ -483,7 +486,7 @@ export class Vmm implements VmmServices {
       // "anywhere"; we take it at its word: no upper limit (spec §6.2 item 1).
       if (maxF > 0x100000) maxF = 0x100000;
       if (minF >= maxF) fail('invalid-phys-range', `minphys ${hex(minF)} must be below maxphys ${hex(maxF)}`, { minphys: minF, maxphys: maxF });
-      let p = 0;
+      let p = NO_PAGES;
       let c: number;
       if (nolin) {
         c = count('npages', npages);
@@ -499,17 +502,17 @@ export class Vmm implements VmmServices {
       if (this.core.findContig(req) < 0) fail('insufficient-memory', `no ${c} contiguous frames with mask ${hex(mask, 2)} in [${hex(minF, 5)}, ${hex(maxF, 5)})`, { npages: c });
       // — validated: act —
       const core = this.core;
-      const f0 = core.findContig(req);
+      const f0 = core.findContig(req) as Frame; // found in validation
       core.takeContig(f0, c);
       const zero = (fl & D.PCC_ZEROINIT) !== 0;
       for (let i = 0; i < c; i++) {
         if (nolin) {
           // Raw physical pages, mapped nowhere, the caller's forever (§4.15): fixed, no owner page.
-          core.fixNoLinFrame(f0 + i);
-        } else core.commitFixed(p + i, f0 + i, fl & PERM_MASK, zero);
-        this.handout(f0 + i, nolin ? -1 : p + i, '_PageCommitContig');
+          core.fixNoLinFrame(nthFrame(f0, i));
+        } else core.commitFixed(nthPage(p, i), nthFrame(f0, i), fl & PERM_MASK, zero);
+        this.handout(nthFrame(f0, i), nolin ? -1 : nthPage(p, i), '_PageCommitContig');
       }
-      return f0 * PAGESIZE;
+      return frameBase(f0);
     });
   }
 
@@ -524,7 +527,7 @@ export class Vmm implements VmmServices {
       if (b.prFlags & D.PR_STATIC && !(fl & D.PC_STATIC)) fail('static-block', 'decommitting in a PR_STATIC block needs PC_STATIC', { page: p });
       // Already-decommitted pages in the range are allowed (not recommended) and skipped. Locked
       // pages are decommitted like _PageFree frees locked memory; a DMA still in flight is reported.
-      for (let i = p; i < p + c; i++) if (this.core.pstate[i] === PS.COMMITTED) this.core.decommitPage(i, '_PageDecommit', this.ctx);
+      for (let i = p; i < p + c; i = nthPage(i, 1)) if (this.core.pstate[i] === PS.COMMITTED) this.core.decommitPage(i, '_PageDecommit', this.ctx);
       return 1;
     });
   }
@@ -538,11 +541,11 @@ export class Vmm implements VmmServices {
       const off = ulong('PageOff', PageOff);
       const fl = flagsIn('flags', flags, D.PAGELOCKEDIFDP);
       if (off + n > b.size) fail('invalid-range', `PageOff + nPages (${off + n}) exceeds the block's ${b.size} pages`, { PageOff: off, nPages: n, size: b.size });
-      const p = b.base + off;
+      const p = nthPage(b.base, off);
       this.allCommitted(p, n);
       if (fl & D.PAGELOCKEDIFDP && !this.pagerUsesDos) return 1;
       this.requireFramesForLock(p, n);
-      for (let i = p; i < p + n; i++) this.core.lockPage(i, this.ctx, false, '_PageLock');
+      for (let i = p; i < p + n; i = nthPage(i, 1)) this.core.lockPage(i, this.ctx, false, '_PageLock');
       return 1;
     });
   }
@@ -554,17 +557,17 @@ export class Vmm implements VmmServices {
       const off = ulong('PageOff', PageOff);
       const fl = flagsIn('flags', flags, D.PAGELOCKEDIFDP | D.PAGEMARKPAGEOUT);
       if (off + n > b.size) fail('invalid-range', `PageOff + nPages (${off + n}) exceeds the block's ${b.size} pages`, { PageOff: off, nPages: n, size: b.size });
-      const p = b.base + off;
+      const p = nthPage(b.base, off);
       this.allCommitted(p, n);
       if (fl & D.PAGELOCKEDIFDP && !this.pagerUsesDos) return 1;
       this.requireUnlockable(p, n);
-      for (let i = p; i < p + n; i++) this.core.unlockPage(i, this.ctx, (fl & D.PAGEMARKPAGEOUT) !== 0, '_PageUnLock');
+      for (let i = p; i < p + n; i = nthPage(i, 1)) this.core.unlockPage(i, this.ctx, (fl & D.PAGEMARKPAGEOUT) !== 0, '_PageUnLock');
       return 1;
     });
   }
 
-  private requireUnlockable(p: number, c: number): void {
-    for (let i = p; i < p + c; i++) {
+  private requireUnlockable(p: LinPage, c: number): void {
+    for (let i = p; i < p + c; i = nthPage(i, 1)) {
       if (!this.core.isUnlockable(i)) fail('not-locked', `page ${hex(i)} is not locked (its lock count is 0)`, { page: i });
     }
   }
@@ -583,14 +586,14 @@ export class Vmm implements VmmServices {
       this.requireFramesForLock(p, c);
       const global = (fl & D.PAGEMAPGLOBAL) !== 0;
       const core = this.core;
-      let aliasBase = -1;
+      let aliasBase: LinPage | -1 = -1;
       if (global) {
         aliasBase = core.findFreeRun(ARENA.SYSTEM, c, false);
-        if (aliasBase < 0) fail('insufficient-memory', `no run of ${c} free system-arena pages for the alias`, { npages: c });
+        if (aliasBase === -1) fail('insufficient-memory', `no run of ${c} free system-arena pages for the alias`, { npages: c });
       }
       // — validated: act —
       const markDirty = (fl & D.PAGEMARKDIRTY) !== 0;
-      for (let i = p; i < p + c; i++) core.lockPage(i, this.ctx, markDirty, '_LinPageLock');
+      for (let i = p; i < p + c; i = nthPage(i, 1)) core.lockPage(i, this.ctx, markDirty, '_LinPageLock');
       if (!global) return 1;
       // A global alias: a system-arena block whose pages map the same (now locked) frames. Writes
       // through it set P_DIRTY on the alias only — the reason PAGEMARKDIRTY exists.
@@ -598,11 +601,12 @@ export class Vmm implements VmmServices {
       const frames = new Int32Array(c);
       for (let i = 0; i < c; i++) {
         pages[i] = p + i;
-        frames[i] = core.frameOfPage(p + i);
+        frames[i] = core.frameOfPage(nthPage(p, i));
       }
-      core.reserve(aliasBase, c, 'alias', 0, false, false, D.PAGE_NOACCESS, { pages, frames });
-      for (let i = 0; i < c; i++) core.commitNoPager(aliasBase + i, frames[i]!, D.PC_WRITEABLE, PI.ALIAS);
-      return aliasBase * PAGESIZE;
+      const alias = aliasBase as LinPage; // found in validation
+      core.reserve(alias, c, 'alias', 0, false, false, D.PAGE_NOACCESS, { pages, frames });
+      for (let i = 0; i < c; i++) core.commitNoPager(nthPage(alias, i), frames[i]! as Frame, D.PC_WRITEABLE, PI.ALIAS);
+      return pageBase(alias);
     });
   }
 
@@ -621,7 +625,7 @@ export class Vmm implements VmmServices {
         // frame the alias was made of (a freed original simply has nothing left to unlock).
         const { pages, frames } = b.alias;
         for (let i = 0; i < c; i++) {
-          const o = pages[i]!;
+          const o = pages[i]! as LinPage;
           if (core.pstate[o] === PS.COMMITTED && core.isPresent(o) && core.frameOfPage(o) === frames[i] && core.isUnlockable(o)) {
             core.unlockPage(o, this.ctx, markOut, '_LinPageUnLock');
           }
@@ -631,12 +635,12 @@ export class Vmm implements VmmServices {
       }
       this.oneArena(p, c);
       this.allCommitted(p, c);
-      for (let i = p; i < p + c; i++) {
+      for (let i = p; i < p + c; i = nthPage(i, 1)) {
         if (core.pinfo[i]! & PI.ALIAS) fail('alias-needs-mapglobal', `page ${hex(i)} belongs to a global alias: unlock it with PAGEMAPGLOBAL and the alias range`, { page: i });
       }
       if (fl & D.PAGELOCKEDIFDP && !this.pagerUsesDos) return 1;
       this.requireUnlockable(p, c);
-      for (let i = p; i < p + c; i++) core.unlockPage(i, this.ctx, markOut, '_LinPageUnLock');
+      for (let i = p; i < p + c; i = nthPage(i, 1)) core.unlockPage(i, this.ctx, markOut, '_LinPageUnLock');
       return 1;
     });
   }
@@ -663,7 +667,7 @@ export class Vmm implements VmmServices {
         const pg = p + i;
         const pte = core.pstate[pg] === PS.COMMITTED ? core.pte[pg]! : 0;
         PageBuf[i] = pte;
-        if (pte & D.P_PRES) this.handout(pte >>> 12, pg, '_CopyPageTable');
+        if (pte & D.P_PRES) this.handout(pteFrame(pte), linPage(pg), '_CopyPageTable');
       }
       return 1;
     });
@@ -675,7 +679,7 @@ export class Vmm implements VmmServices {
       const cb = ulong('cbmbi', cbmbi);
       if (cb < D.MBI_SIZE) fail('buffer-too-small', `cbmbi is ${cb}, MEMORY_BASIC_INFORMATION needs ${D.MBI_SIZE}`, { cbmbi: cb });
       const out = outArray('pmbi', pmbi, 7, false)!;
-      const p0 = a >>> 12;
+      const p0 = pageOf(linAddr(a));
       if (arenaOf(p0) === ARENA.INVALID) fail('invalid-region', `${hex(a)} lies in the invalid region`, { pbase: a });
       const core = this.core;
       const state = core.pstate[p0]!;
@@ -694,13 +698,13 @@ export class Vmm implements VmmServices {
         const prot = state === PS.COMMITTED ? permToProtect(core.pinfo[p0]!) : 0;
         end = p0 + 1;
         while (end < b.base + b.size && core.pstate[end] === state && (state !== PS.COMMITTED || permToProtect(core.pinfo[end]!) === prot)) end++;
-        allocBase = b.base * PAGESIZE;
+        allocBase = pageBase(b.base);
         allocProtect = b.allocProtect;
         protect = prot;
         type = D.MEM_PRIVATE;
         memState = state === PS.COMMITTED ? D.MEM_COMMIT : D.MEM_RESERVE;
       }
-      out[0] = p0 * PAGESIZE;
+      out[0] = pageBase(p0);
       out[1] = allocBase;
       out[2] = allocProtect;
       out[3] = (end - p0) * PAGESIZE;
@@ -719,13 +723,13 @@ export class Vmm implements VmmServices {
       this.oneArena(p, c);
       this.allCommitted(p, c);
       const core = this.core;
-      for (let i = p; i < p + c; i++) {
+      for (let i = p; i < p + c; i = nthPage(i, 1)) {
         const b = core.blockAt(i)!;
         if (b.prFlags & D.PR_STATIC && !(or & D.PC_STATIC)) fail('static-block', `page ${hex(i)} is in a PR_STATIC block: permor must include PC_STATIC`, { page: i });
       }
       // — act — PC_STATIC is a key, not a stored permission.
       const old = core.pinfo[p]! & PERM_MASK;
-      for (let i = p; i < p + c; i++) {
+      for (let i = p; i < p + c; i = nthPage(i, 1)) {
         const info = core.pinfo[i]!;
         const perm = (((info & PERM_MASK) & and) | (or & PERM_MASK)) >>> 0;
         core.pinfo[i] = (info & ~PERM_MASK) | perm;
@@ -774,7 +778,7 @@ export class Vmm implements VmmServices {
         return 1;
       }
       const b = this.handle('hMem', h);
-      if (out) out[0] = b.base * PAGESIZE;
+      if (out) out[0] = pageBase(b.base);
       return b.size;
     }, edx);
   }
@@ -796,13 +800,13 @@ export class Vmm implements VmmServices {
       flagsIn('flags', flags, 0);
       const ramBytes = this.core.shared.frames * PAGESIZE;
       if (pa + nb > ramBytes) fail('invalid-phys-range', `${hex(pa)} + ${nb} bytes is outside simulated RAM (${hex(ramBytes)} bytes)`, { PhysAddr: pa, nBytes: nb });
-      const first = pa >>> 12;
+      const first = frameOf(physAddr(pa));
       const n = ((pa & 0xfff) + nb + 0xfff) >>> 12;
       const base = this.core.findFreeRun(ARENA.SYSTEM, n, false);
-      if (base < 0) fail('insufficient-memory', `no run of ${n} free system-arena pages`, { npages: n });
+      if (base === -1) fail('insufficient-memory', `no run of ${n} free system-arena pages`, { npages: n });
       this.core.reserve(base, n, 'physmap', 0, false, false, D.PAGE_NOACCESS);
-      for (let i = 0; i < n; i++) this.core.commitNoPager(base + i, first + i, D.PC_WRITEABLE, PI.PHYSMAP);
-      return base * PAGESIZE + (pa & 0xfff);
+      for (let i = 0; i < n; i++) this.core.commitNoPager(nthPage(base, i), nthFrame(first, i), D.PC_WRITEABLE, PI.PHYSMAP);
+      return pageBase(base) + (pa & 0xfff);
     });
   }
 
@@ -817,12 +821,12 @@ export class Vmm implements VmmServices {
       const core = this.core;
       const discard = (fl & D.PAGEDISCARD) !== 0;
       if (discard && fl & D.PAGEZEROINIT) {
-        for (let i = p; i < p + c; i++) {
+        for (let i = p; i < p + c; i = nthPage(i, 1)) {
           if (core.pinfo[i]! & (PI.FIXED | PI.NOPAGER)) fail('invalid-pager', `PAGEZEROINIT needs PD_ZEROINIT/PD_NOINIT pages; page ${hex(i)} is not one`, { page: i });
         }
       }
       // — act — locked, fixed, not-present and pager-less pages are silently skipped (§4.22).
-      for (let i = p; i < p + c; i++) {
+      for (let i = p; i < p + c; i = nthPage(i, 1)) {
         if (core.pinfo[i]! & (PI.FIXED | PI.NOPAGER) || !core.isPresent(i) || core.isLocked(i)) continue;
         if (!discard) {
           core.pte[i]! &= ~D.P_ACC;
