@@ -5,7 +5,7 @@
  * PhysAddr receives the base. Impossible requests fail with insufficient-memory and change nothing.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   P_PRES,
   PAGECONTIG,
@@ -16,25 +16,19 @@ import {
   PCC_ZEROINIT,
   PG_SYS,
   PR_SYSTEM,
-  createSimulator,
   type Simulator,
 } from '../src/index.js';
+import { expectUnchanged, frameNumber, ptes, query, simulatorsClosedAfterEach } from './helpers.js';
 
 const DMA_FLAGS = PAGEUSEALIGN | PAGECONTIG | PAGEFIXED;
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
+const sims = simulatorsClosedAfterEach();
 
 /** Frame numbers of n pages (all must be present). */
 function frameNumbers(s: Simulator, page: number, n: number): number[] {
-  const buf = new Uint32Array(n);
-  expect(s.vmm.copyPageTable(page, n, buf, 0)).toBe(1);
-  return [...buf].map((e) => {
+  return ptes(s, page, n).map((e) => {
     expect(e & P_PRES).toBe(P_PRES);
-    return e >>> 12;
+    return frameNumber(e);
   });
 }
 
@@ -52,7 +46,7 @@ function fragment(s: Simulator, n: number): void {
 describe('_PageAllocate(PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)', () => {
   for (const mask of [0x0f, 0x1f]) {
     it(`is aligned (mask 0x${mask.toString(16)}), contiguous, in range, and writes PhysAddr`, async () => {
-      sim = await createSimulator({ pager: 'aggressive', seed: mask });
+      const sim = await sims.make({ pager: 'aggressive', seed: mask });
       fragment(sim, 3);
       const phys = new Uint32Array([0xdeadbeef]);
       const n = mask + 1;
@@ -69,7 +63,7 @@ describe('_PageAllocate(PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)', () => {
   }
 
   it('honours minPhys that is not itself aligned: the start rounds up', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const phys = new Uint32Array(1);
     const lin = sim.vmm.pageAllocate(8, PG_SYS, 0, 0x1f, 0x21, 0x1000, phys, DMA_FLAGS);
     expect(sim.vmm.lastError).toBeNull();
@@ -80,7 +74,7 @@ describe('_PageAllocate(PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)', () => {
   });
 
   it('every page satisfies minPhys <= ppn < maxPhys: a run that just fits at the top', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const phys = new Uint32Array(1);
     const lin = sim.vmm.pageAllocate(16, PG_SYS, 0, 0x0f, 0x300, 0x310, phys, DMA_FLAGS);
     expect(sim.vmm.lastError).toBeNull();
@@ -88,7 +82,7 @@ describe('_PageAllocate(PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)', () => {
   });
 
   it('never places a buffer over frames in use, and successive buffers do not overlap', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const seen = new Set<number>();
     for (let k = 0; k < 6; k++) {
       const phys = new Uint32Array(1);
@@ -103,7 +97,7 @@ describe('_PageAllocate(PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)', () => {
   });
 
   it('PhysAddr is left alone without PAGECONTIG, and a null PhysAddr is fine', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const phys = new Uint32Array([0x12345678]);
     const lin = sim.vmm.pageAllocate(4, PG_SYS, 0, 0x03, 0, 0x1000, phys, PAGEUSEALIGN | PAGEFIXED);
     expect(sim.vmm.lastError).toBeNull();
@@ -113,13 +107,13 @@ describe('_PageAllocate(PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)', () => {
   });
 
   it('maxPhys = 0xFFFFFFFF is taken as 0x1000 (KB Q180579): fails above 16 MiB where 0x100000 succeeds', async () => {
-    sim = await createSimulator({ memory: 64 << 20, pager: 'off' });
+    const sim = await sims.make({ memory: 64 << 20, pager: 'off' });
     const n = 0x1000 + 16; // more than 16 MiB of frames
     const phys = new Uint32Array(1);
-    const before = sim.fingerprint();
-    expect(sim.vmm.pageAllocate(n, PG_SYS, 0, 0x0f, 0, 0xffffffff, phys, DMA_FLAGS)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('insufficient-memory');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.pageAllocate(n, PG_SYS, 0, 0x0f, 0, 0xffffffff, phys, DMA_FLAGS)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('insufficient-memory');
+    });
     const lin = sim.vmm.pageAllocate(n, PG_SYS, 0, 0x0f, 0, 0x100000, phys, DMA_FLAGS);
     expect(sim.vmm.lastError).toBeNull();
     const fs = frameNumbers(sim, lin >>> 12, n);
@@ -128,10 +122,9 @@ describe('_PageAllocate(PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)', () => {
   });
 
   it('impossible constraints fail with insufficient-memory and change nothing', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 9 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 9 });
     fragment(sim, 5);
     const phys = new Uint32Array([0xaaaaaaaa]);
-    const before = sim.fingerprint();
     const free0 = sim.vmm.getFreePageCount(0);
     const cases: [number, number, number, number][] = [
       // [nPages, mask, minPhys, maxPhys]
@@ -142,28 +135,29 @@ describe('_PageAllocate(PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)', () => {
       [8, 0x0f, 0, 0x10], // the only aligned start (0) holds the nul page / fragment frames
     ];
     for (const [n, mask, lo, hi] of cases) {
-      expect(sim.vmm.pageAllocate(n, PG_SYS, 0, mask, lo, hi, phys, DMA_FLAGS), `${n} ${mask} ${lo} ${hi}`).toBe(0);
-      expect(sim.vmm.lastError?.code).toBe('insufficient-memory');
-      expect(phys[0]).toBe(0xaaaaaaaa);
-      expect(sim.fingerprint()).toBe(before);
+      expectUnchanged(sim, () => {
+        expect(sim.vmm.pageAllocate(n, PG_SYS, 0, mask, lo, hi, phys, DMA_FLAGS), `${n} ${mask} ${lo} ${hi}`).toBe(0);
+        expect(sim.vmm.lastError?.code).toBe('insufficient-memory');
+        expect(phys[0]).toBe(0xaaaaaaaa);
+      });
     }
     expect(sim.vmm.getFreePageCount(0)).toBe(free0);
   });
 
   it('invalid alignment masks and an empty window are argument errors, not memory errors', async () => {
-    sim = await createSimulator({ pager: 'off' });
-    const before = sim.fingerprint();
-    expect(sim.vmm.pageAllocate(4, PG_SYS, 0, 0x0e, 0, 0x1000, null, DMA_FLAGS)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('invalid-align-mask');
-    expect(sim.vmm.pageAllocate(4, PG_SYS, 0, 0x0f, 0x200, 0x200, null, DMA_FLAGS)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('invalid-phys-range');
-    expect(sim.vmm.pageAllocate(4, PG_SYS, 0, 0x0f, 0, 0x1000, null, PAGEUSEALIGN | PAGECONTIG)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('invalid-flags'); // PAGEUSEALIGN requires PAGEFIXED
-    expect(sim.fingerprint()).toBe(before);
+    const sim = await sims.make({ pager: 'off' });
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.pageAllocate(4, PG_SYS, 0, 0x0e, 0, 0x1000, null, DMA_FLAGS)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('invalid-align-mask');
+      expect(sim.vmm.pageAllocate(4, PG_SYS, 0, 0x0f, 0x200, 0x200, null, DMA_FLAGS)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('invalid-phys-range');
+      expect(sim.vmm.pageAllocate(4, PG_SYS, 0, 0x0f, 0, 0x1000, null, PAGEUSEALIGN | PAGECONTIG)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('invalid-flags'); // PAGEUSEALIGN requires PAGEFIXED
+    });
   });
 
   it('(control) in that state a plain PAGEFIXED allocation of the same size succeeds', async () => {
-    sim = await createSimulator({ memory: 1 << 20, pager: 'off' });
+    const sim = await sims.make({ memory: 1 << 20, pager: 'off' });
     const swap = sim.vmm.pageAllocate(240, PG_SYS, 0, 0, 0, 0, null, 0);
     sim.cpu.writeBytes(swap, new Uint8Array(240 * 4096).fill(0x3c));
     expect(sim.vmm.pageAllocate(16, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED)).not.toBe(0);
@@ -175,7 +169,7 @@ describe('_PageAllocate(PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)', () => {
     // Memory full of resident but unlocked swappable pages: the pager may take any of them (§1.8),
     // and a plain PAGEFIXED request of the same size succeeds by paging them out. core.ts even has
     // evictForContig() "for contiguous requests".
-    sim = await createSimulator({ memory: 1 << 20, pager: 'off' });
+    const sim = await sims.make({ memory: 1 << 20, pager: 'off' });
     const swap = sim.vmm.pageAllocate(240, PG_SYS, 0, 0, 0, 0, null, 0);
     sim.cpu.writeBytes(swap, new Uint8Array(240 * 4096).fill(0x3c));
     const edx = new Uint32Array(1);
@@ -193,7 +187,7 @@ describe('_PageAllocate(PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)', () => {
 describe('_PageCommitContig', () => {
   for (const mask of [0x0f, 0x1f]) {
     it(`returns the base physical address of aligned (mask 0x${mask.toString(16)}), contiguous, fixed pages in range`, async () => {
-      sim = await createSimulator({ pager: 'aggressive', seed: 40 + mask });
+      const sim = await sims.make({ pager: 'aggressive', seed: 40 + mask });
       fragment(sim, 2);
       const n = 20;
       const r = sim.vmm.pageReserve(PR_SYSTEM, n, 0);
@@ -213,7 +207,7 @@ describe('_PageCommitContig', () => {
   }
 
   it('maxphys = 0xFFFFFFFF means no upper limit (the documented choice, §6.2 item 1)', async () => {
-    sim = await createSimulator({ memory: 64 << 20, pager: 'off' });
+    const sim = await sims.make({ memory: 64 << 20, pager: 'off' });
     const n = 0x1000 + 16;
     const r = sim.vmm.pageReserve(PR_SYSTEM, n, 0);
     const base = sim.vmm.pageCommitContig(r >>> 12, n, PC_WRITEABLE, 0x0f, 0, 0xffffffff);
@@ -223,21 +217,19 @@ describe('_PageCommitContig', () => {
   });
 
   it('impossible constraints fail with insufficient-memory and change nothing', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 50 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 50 });
     const r = sim.vmm.pageReserve(PR_SYSTEM, 32, 0);
-    const before = sim.fingerprint();
-    expect(sim.vmm.pageCommitContig(r >>> 12, 32, PC_WRITEABLE, 0x1f, 0x101, 0x13f)).toBe(0xffffffff); // first aligned start 0x120 needs 0x140
-    expect(sim.vmm.lastError?.code).toBe('insufficient-memory');
-    expect(sim.vmm.pageCommitContig(r >>> 12, 17, PC_WRITEABLE, 0x0f, 0x200, 0x210)).toBe(0xffffffff);
-    expect(sim.vmm.lastError?.code).toBe('insufficient-memory');
-    expect(sim.fingerprint()).toBe(before);
-    const mbi = new Uint32Array(7);
-    expect(sim.vmm.pageQuery(r, mbi, 28)).toBe(28);
-    expect(mbi[4]).toBe(0x2000); // MEM_RESERVE: nothing was committed
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.pageCommitContig(r >>> 12, 32, PC_WRITEABLE, 0x1f, 0x101, 0x13f)).toBe(0xffffffff); // first aligned start 0x120 needs 0x140
+      expect(sim.vmm.lastError?.code).toBe('insufficient-memory');
+      expect(sim.vmm.pageCommitContig(r >>> 12, 17, PC_WRITEABLE, 0x0f, 0x200, 0x210)).toBe(0xffffffff);
+      expect(sim.vmm.lastError?.code).toBe('insufficient-memory');
+    });
+    expect(query(sim, r)[4]).toBe(0x2000); // MEM_RESERVE: nothing was committed
   });
 
   it('can use frames held by unlocked swappable pages', async () => {
-    sim = await createSimulator({ memory: 1 << 20, pager: 'off' });
+    const sim = await sims.make({ memory: 1 << 20, pager: 'off' });
     const swap = sim.vmm.pageAllocate(240, PG_SYS, 0, 0, 0, 0, null, 0);
     sim.cpu.writeBytes(swap, new Uint8Array(240 * 4096).fill(0x3c));
     const r = sim.vmm.pageReserve(PR_SYSTEM, 16, 0);

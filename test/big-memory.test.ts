@@ -3,14 +3,11 @@
  * starts and serves a 64 MiB fixed allocation that the CPU can write and read back.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
-import { P_PRES, PAGECONTIG, PAGEFIXED, PAGEUSEALIGN, PG_SYS, createSimulator, type Simulator } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { P_PRES, PAGECONTIG, PAGEFIXED, PAGEUSEALIGN, PG_SYS } from '../src/index.js';
+import { ptes, simulatorsClosedAfterEach } from './helpers.js';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
+const sims = simulatorsClosedAfterEach();
 
 const GiB = 1 << 30;
 const N = 16384; // 64 MiB
@@ -18,7 +15,7 @@ const N = 16384; // 64 MiB
 describe('1 GiB of physical memory', () => {
   it('starts with 262,144 frames and serves a 64 MiB fixed allocation readable and writable by the CPU', async () => {
     const t0 = performance.now();
-    sim = await createSimulator({ memory: GiB, pager: 'aggressive', seed: 5 });
+    const sim = await sims.make({ memory: GiB, pager: 'aggressive', seed: 5 });
     expect(sim.memory).toEqual({ bytes: GiB, frames: 262144 });
     const free0 = sim.vmm.getFreePageCount(0);
     expect(free0).toBe(262143);
@@ -28,10 +25,8 @@ describe('1 GiB of physical memory', () => {
     expect(lin).not.toBe(0);
     expect(sim.vmm.getFreePageCount(0)).toBe(free0 - N);
 
-    const ptes = new Uint32Array(N);
-    expect(sim.vmm.copyPageTable(lin >>> 12, N, ptes, 0)).toBe(1);
     const frames = new Set<number>();
-    for (const e of ptes) {
+    for (const e of ptes(sim, lin >>> 12, N)) {
       expect(e & P_PRES).toBe(P_PRES);
       frames.add(e >>> 12);
     }
@@ -56,14 +51,12 @@ describe('1 GiB of physical memory', () => {
   });
 
   it('serves a 64 MiB contiguous buffer in the top quarter of physical memory', async () => {
-    sim = await createSimulator({ memory: GiB, pager: 'off' });
+    const sim = await sims.make({ memory: GiB, pager: 'off' });
     const phys = new Uint32Array(1);
     const lin = sim.vmm.pageAllocate(N, PG_SYS, 0, 0x1f, 0x30000, 0x40000, phys, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED);
     expect(sim.vmm.lastError).toBeNull();
     expect(phys[0]).toBe(0x30000 * 4096);
-    const ptes = new Uint32Array(N);
-    expect(sim.vmm.copyPageTable(lin >>> 12, N, ptes, 0)).toBe(1);
-    ptes.forEach((e, i) => {
+    ptes(sim, lin >>> 12, N).forEach((e, i) => {
       if (e >>> 12 !== 0x30000 + i) expect(e >>> 12).toBe(0x30000 + i);
     });
     sim.cpu.write32(lin + N * 4096 - 4, 0xfeedbeef);

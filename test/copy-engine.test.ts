@@ -5,15 +5,12 @@
  * descriptor reads), and the interrupt only when asked for.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeviceError, copyEngine as CE, type DeviceHandle, type Simulator } from '../src/index.js';
-import { allocLocked, ceCopy, ceFill } from './helpers.js';
-import { SimPool, bytes, ceChain, ceResult, lockedPages, pollReg, writeDescriptors, type Buffer } from './dma-helpers.js';
+import { simulatorsClosedAfterEach } from './helpers.js';
+import { bytes, ceChain, ceCopy, ceFill, ceResult, ceStartCopy, lockedPages, pollReg, writeDescriptors, type Buffer } from './dma-helpers.js';
 
-const pool = new SimPool();
-afterEach(async () => {
-  await pool.closeAll();
-});
+const pool = simulatorsClosedAfterEach();
 
 const DONE = CE.STATUS.DONE;
 const DONE_ERR = CE.STATUS.DONE | CE.STATUS.ERROR;
@@ -29,9 +26,9 @@ interface Rig {
 /** A simulator with a copy engine, a 2-page source (patterned), a 2-page destination and a descriptor page. */
 async function rig(): Promise<Rig> {
   const sim = await pool.make({ pager: 'off' });
-  const src = allocLocked(sim, 2);
-  const dst = allocLocked(sim, 2);
-  const desc = allocLocked(sim, 1);
+  const src = lockedPages(sim, 2);
+  const dst = lockedPages(sim, 2);
+  const desc = lockedPages(sim, 1);
   sim.cpu.writeBytes(src.lin, bytes(1, 8192));
   const dev = await sim.attachDevice('copy-engine');
   return { sim, dev, src, dst, desc };
@@ -228,9 +225,9 @@ describe('scatter-gather', () => {
     // when no byte moved). The descriptor read must follow the same rule: the report says
     // 'allowed', so the device must not say DMA_REFUSED.
     const sim = await pool.make({ pager: 'off', onViolation: 'allow' });
-    const src = allocLocked(sim, 1);
-    const dst = allocLocked(sim, 1);
-    const desc = allocLocked(sim, 1);
+    const src = lockedPages(sim, 1);
+    const dst = lockedPages(sim, 1);
+    const desc = lockedPages(sim, 1);
     sim.cpu.writeBytes(src.lin, bytes(7, 64));
     writeDescriptors(sim, desc.lin, [{ at: 0, src: src.phys[0]!, dst: dst.phys[0]!, length: 64, next: 0 }]);
     expect(sim.vmm.linPageUnLock(desc.page, 1, 0)).toBe(1);
@@ -254,11 +251,7 @@ describe('scatter-gather', () => {
 describe('interrupts', () => {
   it('without IRQ_ENABLE the command completes but raises no interrupt; with it, it does', async () => {
     const { sim, dev, src, dst } = await rig();
-    dev.ackInterrupt();
-    dev.writeReg(CE.REG.SRC, src.phys[0]!);
-    dev.writeReg(CE.REG.DST, dst.phys[0]!);
-    dev.writeReg(CE.REG.LENGTH, 128);
-    dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START);
+    ceStartCopy(dev, src.phys[0]!, dst.phys[0]!, 128, false);
     await pollReg(dev, CE.REG.STATUS, DONE, DONE);
     expect(ceResult(dev)).toEqual({ status: DONE, error: 0, bytes: 128 });
     await expect(dev.waitForInterrupt({ timeoutMs: 100 })).rejects.toMatchObject({ name: 'DeviceError', code: 'timeout' });

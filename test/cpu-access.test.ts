@@ -4,7 +4,7 @@
  * faults moves no byte; multi-byte values are little-endian.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   INVALID_LINEAR_POINTER,
   P_ACC,
@@ -17,22 +17,12 @@ import {
   PG_SYS,
   PR_SYSTEM,
   PageFault,
-  createSimulator,
   type PageFaultReason,
   type Simulator,
 } from '../src/index.js';
+import { expectUnchanged, faultOf, pte, query, simulatorsClosedAfterEach } from './helpers.js';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-function pteOf(s: Simulator, page: number): number {
-  const buf = new Uint32Array(1);
-  expect(s.vmm.copyPageTable(page, 1, buf, 0)).toBe(1);
-  return buf[0]!;
-}
+const sims = simulatorsClosedAfterEach();
 
 function expectFault(fn: () => unknown, reason: PageFaultReason, address: number, write: boolean): void {
   let caught: unknown;
@@ -59,149 +49,134 @@ function sparse(s: Simulator, n: number, committed: number): number {
 
 describe('page faults', () => {
   it("a free page faults with reason 'free'", async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const a = 0xe0000000 + 0x123;
-    expectFault(() => sim!.cpu.read8(a), 'free', a, false);
-    expectFault(() => sim!.cpu.write32(a, 1), 'free', a, true);
+    expectFault(() => sim.cpu.read8(a), 'free', a, false);
+    expectFault(() => sim.cpu.write32(a, 1), 'free', a, true);
     const lin = sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, 0);
     expect(sim.vmm.pageFree(lin, 0)).toBe(1);
-    expectFault(() => sim!.cpu.read8(lin), 'free', lin, false);
+    expectFault(() => sim.cpu.read8(lin), 'free', lin, false);
   });
 
   it("a reserved, uncommitted page faults with reason 'reserved' (also after a decommit)", async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const r = sparse(sim, 2, 1);
-    expectFault(() => sim!.cpu.read16(r + 4096 + 6), 'reserved', r + 4096 + 6, false);
-    expectFault(() => sim!.cpu.write8(r + 4096, 0), 'reserved', r + 4096, true);
+    expectFault(() => sim.cpu.read16(r + 4096 + 6), 'reserved', r + 4096 + 6, false);
+    expectFault(() => sim.cpu.write8(r + 4096, 0), 'reserved', r + 4096, true);
     sim.cpu.write8(r, 1);
     expect(sim.vmm.pageDecommit(r >>> 12, 1, 0)).toBe(1);
-    expectFault(() => sim!.cpu.read8(r), 'reserved', r, false);
+    expectFault(() => sim.cpu.read8(r), 'reserved', r, false);
   });
 
   it("the last 4 MiB fault with reason 'invalid-region'", async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     for (const a of [0xffc00000, INVALID_LINEAR_POINTER, 0xffe00000, 0xfffffffc]) {
-      expectFault(() => sim!.cpu.read32(a), 'invalid-region', a, false);
-      expectFault(() => sim!.cpu.write8(a, 0), 'invalid-region', a, true);
+      expectFault(() => sim.cpu.read32(a), 'invalid-region', a, false);
+      expectFault(() => sim.cpu.write8(a, 0), 'invalid-region', a, true);
     }
   });
 
   it('an access running from a valid page into the invalid region faults before any byte moves', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     // The last system-arena page, right below 0xFFC00000.
     const r = sim.vmm.pageReserve(0xffbff, 1, 0);
     expect(r).toBe(0xffbff000);
     expect(sim.vmm.pageCommit(0xffbff, 1, PD_ZEROINIT, 0, PC_WRITEABLE)).toBe(1);
     sim.cpu.write32(0xffbffffc, 0x01020304);
-    const before = sim.fingerprint();
-    expectFault(() => sim!.cpu.write32(0xffbffffe, 0xaabbccdd), 'invalid-region', 0xffc00000, true);
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => expectFault(() => sim.cpu.write32(0xffbffffe, 0xaabbccdd), 'invalid-region', 0xffc00000, true));
     expect(sim.cpu.read32(0xffbffffc)).toBe(0x01020304);
   });
 
   it('an access past 4 GiB faults', async () => {
-    sim = await createSimulator({ pager: 'off' });
-    let caught: unknown;
-    try {
-      sim.cpu.readBytes(0xfffffff0, 0x20);
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(PageFault);
-    expect((caught as PageFault).reason).toBe('invalid-region');
+    const sim = await sims.make({ pager: 'off' });
+    expect(faultOf(() => sim.cpu.readBytes(0xfffffff0, 0x20))).toBe('invalid-region');
   });
 
   it('non-ULONG addresses are programming errors (TypeError), not page faults', async () => {
-    sim = await createSimulator({ pager: 'off' });
-    expect(() => sim!.cpu.read8(-1)).toThrow(TypeError);
-    expect(() => sim!.cpu.read8(1.5)).toThrow(TypeError);
-    expect(() => sim!.cpu.readBytes(0xe0000000, -1)).toThrow(TypeError);
+    const sim = await sims.make({ pager: 'off' });
+    expect(() => sim.cpu.read8(-1)).toThrow(TypeError);
+    expect(() => sim.cpu.read8(1.5)).toThrow(TypeError);
+    expect(() => sim.cpu.readBytes(0xe0000000, -1)).toThrow(TypeError);
   });
 });
 
 describe('accessed and dirty bits', () => {
   it('a read sets P_ACC only; a write sets P_DIRTY | P_ACC', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const lin = sim.vmm.pageAllocate(2, PG_SYS, 0, 0, 0, 0, null, PAGEZEROINIT);
     const p = lin >>> 12;
-    expect(pteOf(sim, p) & P_PRES).toBe(0);
+    expect(pte(sim, p) & P_PRES).toBe(0);
     expect(sim.cpu.read8(lin)).toBe(0);
-    expect(pteOf(sim, p) & (P_PRES | P_ACC | P_DIRTY)).toBe(P_PRES | P_ACC);
+    expect(pte(sim, p) & (P_PRES | P_ACC | P_DIRTY)).toBe(P_PRES | P_ACC);
     sim.cpu.write8(lin + 4096, 1);
-    expect(pteOf(sim, p + 1) & (P_PRES | P_ACC | P_DIRTY)).toBe(P_PRES | P_ACC | P_DIRTY);
+    expect(pte(sim, p + 1) & (P_PRES | P_ACC | P_DIRTY)).toBe(P_PRES | P_ACC | P_DIRTY);
     sim.cpu.write8(lin, 1);
-    expect(pteOf(sim, p) & (P_ACC | P_DIRTY)).toBe(P_ACC | P_DIRTY);
+    expect(pte(sim, p) & (P_ACC | P_DIRTY)).toBe(P_ACC | P_DIRTY);
   });
 
   it('the same holds for fixed pages, which are present from the start with neither bit', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const lin = sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED);
     const p = lin >>> 12;
-    expect(pteOf(sim, p) & (P_PRES | P_ACC | P_DIRTY)).toBe(P_PRES);
+    expect(pte(sim, p) & (P_PRES | P_ACC | P_DIRTY)).toBe(P_PRES);
     sim.cpu.readBytes(lin, 16);
-    expect(pteOf(sim, p) & (P_ACC | P_DIRTY)).toBe(P_ACC);
+    expect(pte(sim, p) & (P_ACC | P_DIRTY)).toBe(P_ACC);
     sim.cpu.writeBytes(lin, [1, 2, 3]);
-    expect(pteOf(sim, p) & (P_ACC | P_DIRTY)).toBe(P_ACC | P_DIRTY);
+    expect(pte(sim, p) & (P_ACC | P_DIRTY)).toBe(P_ACC | P_DIRTY);
   });
 
   it('a multi-page read marks every page it touched accessed, and no other', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const lin = sim.vmm.pageAllocate(4, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED);
     sim.cpu.readBytes(lin + 4095, 4098); // pages 0, 1, 2
-    const bits = [0, 1, 2, 3].map((i) => pteOf(sim!, (lin >>> 12) + i) & (P_ACC | P_DIRTY));
+    const bits = [0, 1, 2, 3].map((i) => pte(sim, (lin >>> 12) + i) & (P_ACC | P_DIRTY));
     expect(bits).toEqual([P_ACC, P_ACC, P_ACC, 0]);
   });
 
   it('a zero-length access touches nothing', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const lin = sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED);
-    const before = sim.fingerprint();
-    expect(sim.cpu.readBytes(lin, 0)).toEqual(new Uint8Array(0));
-    sim.cpu.writeBytes(lin, []);
-    sim.cpu.writeBytes(0xe0000000, []); // not even a free page faults
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.cpu.readBytes(lin, 0)).toEqual(new Uint8Array(0));
+      sim.cpu.writeBytes(lin, []);
+      sim.cpu.writeBytes(0xe0000000, []); // not even a free page faults
+    });
   });
 });
 
 describe('faulting multi-page writes leave memory unchanged', () => {
   it('a write that runs from a committed page into a reserved one moves no byte', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const r = sparse(sim, 3, 1);
     const old = Uint8Array.from({ length: 4096 }, (_, i) => i & 0xff);
     sim.cpu.writeBytes(r, old);
-    const before = sim.fingerprint();
-    expectFault(() => sim!.cpu.writeBytes(r + 4000, new Uint8Array(200).fill(0xee)), 'reserved', r + 4096, true);
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => expectFault(() => sim.cpu.writeBytes(r + 4000, new Uint8Array(200).fill(0xee)), 'reserved', r + 4096, true));
     expect(sim.cpu.readBytes(r, 4096)).toEqual(old);
   });
 
   it('a write over three pages whose last is free moves no byte', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const lin = sim.vmm.pageAllocate(2, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED | PAGEZEROINIT);
     // The page right after the block must be free for this test.
-    const mbi = new Uint32Array(7);
-    expect(sim.vmm.pageQuery(lin + 2 * 4096, mbi, 28)).toBe(28);
-    expect(mbi[4]).toBe(0x10000); // MEM_FREE
-    const before = sim.fingerprint();
-    expectFault(() => sim!.cpu.writeBytes(lin + 10, new Uint8Array(3 * 4096).fill(1)), 'free', lin + 2 * 4096, true);
-    expect(sim.fingerprint()).toBe(before);
+    expect(query(sim, lin + 2 * 4096)[4]).toBe(0x10000); // MEM_FREE
+    expectUnchanged(sim, () => expectFault(() => sim.cpu.writeBytes(lin + 10, new Uint8Array(3 * 4096).fill(1)), 'free', lin + 2 * 4096, true));
     expect(sim.cpu.readBytes(lin, 2 * 4096)).toEqual(new Uint8Array(2 * 4096));
   });
 
   it('with the aggressive pager a faulting write still moves no byte', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 3 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 3 });
     const r = sparse(sim, 4, 3);
     const old = new Uint8Array(3 * 4096).fill(0x42);
     sim.cpu.writeBytes(r, old);
     for (let i = 0; i < 20; i++) sim.pager.pass();
-    expectFault(() => sim!.cpu.writeBytes(r + 5, new Uint8Array(4 * 4096 - 10).fill(0x99)), 'reserved', r + 3 * 4096, true);
+    expectFault(() => sim.cpu.writeBytes(r + 5, new Uint8Array(4 * 4096 - 10).fill(0x99)), 'reserved', r + 3 * 4096, true);
     expect(sim.cpu.readBytes(r, 3 * 4096)).toEqual(old);
   });
 });
 
 describe('little-endian values', () => {
   it('8/16/32-bit round trips, and their byte order', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const lin = sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGEZEROINIT);
     sim.cpu.write32(lin, 0x12345678);
     expect(sim.cpu.read32(lin)).toBe(0x12345678);
@@ -220,7 +195,7 @@ describe('little-endian values', () => {
   });
 
   it('results are unsigned and inputs are truncated to their width', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const lin = sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGEZEROINIT);
     sim.cpu.write32(lin, 0xffffffff);
     expect(sim.cpu.read32(lin)).toBe(0xffffffff);
@@ -237,13 +212,13 @@ describe('little-endian values', () => {
   });
 
   it('values straddling a page boundary, including into a paged-out page', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const lin = sim.vmm.pageAllocate(2, PG_SYS, 0, 0, 0, 0, null, PAGEZEROINIT);
     sim.cpu.write32(lin + 4094, 0xcafebabe);
     expect(sim.cpu.read32(lin + 4094)).toBe(0xcafebabe);
     expect(sim.cpu.read16(lin + 4094)).toBe(0xbabe);
     expect(sim.cpu.read16(lin + 4096)).toBe(0xcafe);
-    for (let i = 0; i < 100 && (pteOf(sim, (lin >>> 12) + 1) & P_PRES) !== 0; i++) sim.pager.pass();
+    for (let i = 0; i < 100 && (pte(sim, (lin >>> 12) + 1) & P_PRES) !== 0; i++) sim.pager.pass();
     expect(sim.cpu.read32(lin + 4094)).toBe(0xcafebabe);
     sim.cpu.write16(lin + 4095, 0x1357);
     expect(sim.cpu.read32(lin + 4094)).toBe(0xca1357be);

@@ -6,15 +6,12 @@
  */
 
 import type { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DeviceError, SimulatorError, copyEngine as CE, testProbe as TP, type DeviceHandle, type Simulator } from '../src/index.js';
-import { allocLocked, ceCopy } from './helpers.js';
-import { PROBE_OK, SimPool, bytes, probe } from './dma-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { DeviceError, SimulatorError, copyEngine as CE, testProbe as TP, type DeviceHandle, type Simulator, type SimulatorOptions } from '../src/index.js';
+import { simulatorsClosedAfterEach } from './helpers.js';
+import { bytes, ceCopy, lockedPages, probe, probeDone } from './dma-helpers.js';
 
-const pool = new SimPool();
-afterEach(async () => {
-  await pool.closeAll();
-});
+const pool = simulatorsClosedAfterEach();
 
 /** Rings a test-probe command without waiting. */
 function ring(dev: DeviceHandle, op: number): void {
@@ -22,9 +19,23 @@ function ring(dev: DeviceHandle, op: number): void {
   dev.writeReg(TP.REG.CMD, op);
 }
 
+/** Starts waiting for the device's interrupt, then rings a test-probe command; returns the wait. */
+function ringAndWait(dev: DeviceHandle, op: number): Promise<{ count: number }> {
+  const waiting = dev.waitForInterrupt({ timeoutMs: 10_000 });
+  ring(dev, op);
+  return waiting;
+}
+
+/** A simulator with a test-probe named `name` (the device that will misbehave) and a copy engine beside it. */
+async function probeBesideEngine(name: string, options: SimulatorOptions = {}): Promise<{ sim: Simulator; bad: DeviceHandle; ce: DeviceHandle }> {
+  const sim = await pool.make(options);
+  const [bad, ce] = await Promise.all([sim.attachDevice('test-probe', { name }), sim.attachDevice('copy-engine')]);
+  return { sim, bad, ce };
+}
+
 /** A copy engine still serving: a 4 KiB copy with its data checked. */
 async function stillWorks(sim: Simulator, ce: DeviceHandle): Promise<void> {
-  const buf = allocLocked(sim, 2);
+  const buf = lockedPages(sim, 2);
   const data = bytes(ce.id + 100, 4096);
   sim.cpu.writeBytes(buf.lin, data);
   expect(await ceCopy(ce, buf.phys[0]!, buf.phys[1]!, 4096)).toEqual({ status: CE.STATUS.DONE, error: 0, bytes: 4096 });
@@ -49,11 +60,8 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
 
 describe('a device that throws (OP.THROW)', () => {
   it("becomes a 'threw' fault naming the device; the pending waitForInterrupt rejects with 'device-fault'; another device keeps working", async () => {
-    const sim = await pool.make();
-    const [bad, ce] = await Promise.all([sim.attachDevice('test-probe', { name: 'flaky' }), sim.attachDevice('copy-engine')]);
-    const waiting = bad.waitForInterrupt({ timeoutMs: 10_000 });
-    ring(bad, TP.OP.THROW);
-    const err = await waiting.then(
+    const { sim, bad, ce } = await probeBesideEngine('flaky');
+    const err = await ringAndWait(bad, TP.OP.THROW).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -82,8 +90,8 @@ describe('a device that throws (OP.THROW)', () => {
     // A new device can be attached next to the dead one.
     const fresh = await sim.attachDevice('test-probe');
     expect(fresh.id).not.toBe(bad.id);
-    const buf = allocLocked(sim, 1);
-    expect(await probe(fresh, TP.OP.STORE32, buf.phys[0]!, { value: 5 })).toEqual({ status: PROBE_OK, result: 4, violation: 0 });
+    const buf = lockedPages(sim, 1);
+    expect(await probe(fresh, TP.OP.STORE32, buf.phys[0]!, { value: 5 })).toEqual(probeDone(4));
     expect(sim.deviceFaults()).toHaveLength(1);
     expect(sim.violations()).toEqual([]);
   });
@@ -91,20 +99,15 @@ describe('a device that throws (OP.THROW)', () => {
   it('an unknown op is a fault too', async () => {
     const sim = await pool.make();
     const dev = await sim.attachDevice('test-probe');
-    const waiting = dev.waitForInterrupt({ timeoutMs: 10_000 });
-    ring(dev, 0x7f);
-    await expect(waiting).rejects.toMatchObject({ code: 'device-fault' });
+    await expect(ringAndWait(dev, 0x7f)).rejects.toMatchObject({ code: 'device-fault' });
     expect(sim.deviceFaults().map((f) => [f.kind, f.message])).toEqual([['threw', 'test-probe: unknown op 127']]);
   });
 });
 
 describe('a device whose worker exits (OP.EXIT)', () => {
   it("becomes an 'exited' fault; the waiter is rejected; the others go on", async () => {
-    const sim = await pool.make();
-    const [bad, ce] = await Promise.all([sim.attachDevice('test-probe', { name: 'quitter' }), sim.attachDevice('copy-engine')]);
-    const waiting = bad.waitForInterrupt({ timeoutMs: 10_000 });
-    ring(bad, TP.OP.EXIT);
-    await expect(waiting).rejects.toMatchObject({ name: 'DeviceError', code: 'device-fault' });
+    const { sim, bad, ce } = await probeBesideEngine('quitter');
+    await expect(ringAndWait(bad, TP.OP.EXIT)).rejects.toMatchObject({ name: 'DeviceError', code: 'device-fault' });
     const faults = sim.deviceFaults();
     expect(faults).toEqual([
       { seq: expect.any(Number), device: { id: bad.id, kind: 'test-probe', name: 'quitter' }, driver: 'default', kind: 'exited', message: 'worker exited with code 3' },
@@ -133,8 +136,7 @@ describe('a device whose worker exits (OP.EXIT)', () => {
 
 describe('a device that hangs (OP.HANG)', () => {
   it("is reported 'hung' after hangTimeoutMs and its worker is terminated; pending calls reject; another device keeps working", async () => {
-    const sim = await pool.make({ hangTimeoutMs: 300 });
-    const [bad, ce] = await Promise.all([sim.attachDevice('test-probe', { name: 'spinner' }), sim.attachDevice('copy-engine')]);
+    const { sim, bad, ce } = await probeBesideEngine('spinner', { hangTimeoutMs: 300 });
     const t0 = performance.now();
     let rejectedAt = 0;
     // Handlers attached now: both reject while the test is busy elsewhere.
@@ -167,7 +169,7 @@ describe('a device that hangs (OP.HANG)', () => {
   it('a long but progressing device is not reported hung', async () => {
     const sim = await pool.make({ hangTimeoutMs: 500 });
     const dev = await sim.attachDevice('test-probe');
-    const buf = allocLocked(sim, 1);
+    const buf = lockedPages(sim, 1);
     // ~1 s of steady work, each command well under the timeout.
     const end = performance.now() + 1000;
     let n = 0;
@@ -182,15 +184,12 @@ describe('a device that hangs (OP.HANG)', () => {
 
 describe("onViolation 'throw'", () => {
   it("makes a violating access a 'violation' fault, and the record says 'thrown'", async () => {
-    const sim = await pool.make({ onViolation: 'throw' });
-    const buf = allocLocked(sim, 1);
-    const [dev, ce] = await Promise.all([sim.attachDevice('test-probe', { name: 'strict' }), sim.attachDevice('copy-engine')]);
+    const { sim, bad: dev, ce } = await probeBesideEngine('strict', { onViolation: 'throw' });
+    const buf = lockedPages(sim, 1);
     expect(sim.vmm.linPageUnLock(buf.page, 1, 0)).toBe(1);
-    const waiting = dev.waitForInterrupt({ timeoutMs: 10_000 });
     dev.writeReg(TP.REG.ADDR, buf.phys[0]!);
     dev.writeReg(TP.REG.LEN, 8);
-    ring(dev, TP.OP.READ);
-    await expect(waiting).rejects.toMatchObject({ code: 'device-fault' });
+    await expect(ringAndWait(dev, TP.OP.READ)).rejects.toMatchObject({ code: 'device-fault' });
     const hex = buf.phys[0]!.toString(16).toUpperCase().padStart(8, '0');
     expect(sim.deviceFaults()).toEqual([
       {
@@ -284,9 +283,7 @@ describe('lifecycle edges', () => {
   it('detaching a faulted device is fine and keeps its fault record', async () => {
     const sim = await pool.make();
     const dev = await sim.attachDevice('test-probe');
-    const waiting = dev.waitForInterrupt({ timeoutMs: 10_000 });
-    ring(dev, TP.OP.THROW);
-    await expect(waiting).rejects.toMatchObject({ code: 'device-fault' });
+    await expect(ringAndWait(dev, TP.OP.THROW)).rejects.toMatchObject({ code: 'device-fault' });
     await dev.detach();
     await dev.detach();
     await expect(dev.stats()).rejects.toMatchObject({ code: 'detached' });
@@ -296,12 +293,8 @@ describe('lifecycle edges', () => {
   it('fault records are copies in sequence order', async () => {
     const sim = await pool.make();
     const [x, y] = await Promise.all([sim.attachDevice('test-probe', { name: 'x' }), sim.attachDevice('test-probe', { name: 'y' })]);
-    const wx = x.waitForInterrupt({ timeoutMs: 10_000 });
-    ring(x, TP.OP.THROW);
-    await expect(wx).rejects.toBeInstanceOf(DeviceError);
-    const wy = y.waitForInterrupt({ timeoutMs: 10_000 });
-    ring(y, TP.OP.EXIT);
-    await expect(wy).rejects.toBeInstanceOf(DeviceError);
+    await expect(ringAndWait(x, TP.OP.THROW)).rejects.toBeInstanceOf(DeviceError);
+    await expect(ringAndWait(y, TP.OP.EXIT)).rejects.toBeInstanceOf(DeviceError);
     const f = sim.deviceFaults();
     expect(f.map((r) => [r.device.name, r.kind])).toEqual([
       ['x', 'threw'],

@@ -6,14 +6,12 @@
  * zero faults, and every byte verified through the CPU after the pager has had its way.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PAGEMARKDIRTY, type DeviceHandle, type DriverContext, type Simulator, testProbe as TP, copyEngine as CE } from '../src/index.js';
-import { SimPool, bytes, ceChain, firstDiff, handOut, lockedPages, probe, rng, writeDescriptors, type Descriptor } from './dma-helpers.js';
+import { simulatorsClosedAfterEach } from './helpers.js';
+import { bytes, ceChain, firstDiff, handOut, lockedPages, probe, probeDone, rng, writeDescriptors, type Descriptor } from './dma-helpers.js';
 
-const pool = new SimPool();
-afterEach(async () => {
-  await pool.closeAll();
-});
+const pool = simulatorsClosedAfterEach();
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const ENGINE_ROUNDS = 24;
@@ -82,12 +80,12 @@ async function probeDriver(sim: Simulator, drv: DriverContext, dev: DeviceHandle
       if (next() < 0.2) {
         const replacement = Math.floor(next() * 0x7fffffff);
         const r = await probe(dev, TP.OP.CMPXCHG32, phys + w * 4, { value: expected[w]!, value2: replacement });
-        expect(r).toEqual({ status: TP.STATUS.DONE, result: expected[w]!, violation: 0 });
+        expect(r).toEqual(probeDone(expected[w]!));
         expected[w] = replacement;
       } else {
         const delta = 1 + Math.floor(next() * 100_000);
         const r = await probe(dev, TP.OP.ADD32, phys + w * 4, { value: delta });
-        expect(r).toEqual({ status: TP.STATUS.DONE, result: expected[w]!, violation: 0 });
+        expect(r).toEqual(probeDone(expected[w]!));
         expected[w] = (expected[w]! + delta) >>> 0;
       }
     }

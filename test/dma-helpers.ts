@@ -1,41 +1,28 @@
 /**
- * Helpers for the worker-backed DMA tests: simulators that are always closed, test-probe and
- * copy-engine programming, buffers with handed-out physical addresses, descriptor chains written by
- * the CPU, and small predicates over reports. Everything goes through the public API (src/index.ts).
+ * Helpers for the worker-backed DMA tests: test-probe and copy-engine programming, buffers with
+ * handed-out physical addresses, descriptor chains written by the CPU, and small predicates over
+ * reports. Everything goes through the public API (src/index.ts); simulators that are always closed
+ * and the general memory-manager helpers are in helpers.ts.
  */
 
 import { expect } from 'vitest';
 import {
+  P_PRES,
   PAGECONTIG,
   PAGEFIXED,
   PAGEMARKDIRTY,
   PAGEUSEALIGN,
   PG_SYS,
+  VIOLATION_CODES,
   copyEngine as CE,
-  createSimulator,
   testProbe as TP,
   type DeviceHandle,
   type DriverContext,
   type Simulator,
-  type SimulatorOptions,
   type Violation,
+  type ViolationCode,
 } from '../src/index.js';
-
-/** Simulators made by one test file; `closeAll` is called from that file's afterEach. */
-export class SimPool {
-  private readonly list: Simulator[] = [];
-
-  async make(options: SimulatorOptions = {}): Promise<Simulator> {
-    const sim = await createSimulator(options);
-    this.list.push(sim);
-    return sim;
-  }
-
-  async closeAll(): Promise<void> {
-    const all = this.list.splice(0);
-    await Promise.all(all.map((s) => s.close()));
-  }
-}
+import { ptes } from './helpers.js';
 
 export interface Buffer {
   lin: number;
@@ -61,9 +48,7 @@ export function lockedPages(drv: DriverContext, npages: number, opts: { allocFla
 
 /** _CopyPageTable for `npages` pages: the physical address of each present page (0 if absent). */
 export function handOut(drv: DriverContext, page: number, npages: number): number[] {
-  const ptes = new Uint32Array(npages);
-  expect(drv.vmm.copyPageTable(page, npages, ptes, 0)).toBe(1);
-  return [...ptes].map((e) => (e & 1 ? (e & ~0xfff) >>> 0 : 0));
+  return ptes(drv, page, npages).map((e) => (e & P_PRES ? (e & ~0xfff) >>> 0 : 0));
 }
 
 /**
@@ -102,6 +87,15 @@ export async function probe(dev: DeviceHandle, op: number, addr: number, args: {
 export const PROBE_OK = TP.STATUS.DONE;
 export const PROBE_REFUSED = TP.STATUS.DONE | TP.STATUS.REFUSED;
 
+/** The VIOLATION register value the test-probe reports for a code. */
+export const violationRegister = (code: ViolationCode): number => VIOLATION_CODES.indexOf(code) + 1;
+
+/** The result of a probe command that completed with no violation. */
+export const probeDone = (result: number): ProbeResult => ({ status: PROBE_OK, result, violation: 0 });
+
+/** The result of a probe command refused with a violation (`result`: bytes moved anyway, under 'allow'). */
+export const probeRefused = (code: ViolationCode, result = 0): ProbeResult => ({ status: PROBE_REFUSED, result, violation: violationRegister(code) });
+
 export interface Descriptor {
   src: number;
   dst: number;
@@ -126,6 +120,33 @@ export interface CeResult {
   status: number;
   error: number;
   bytes: number;
+}
+
+/** Programs a direct copy and rings the doorbell (with IRQ_ENABLE unless `irq` is false); does not wait. */
+export function ceStartCopy(dev: DeviceHandle, src: number, dst: number, length: number, irq = true): void {
+  dev.ackInterrupt();
+  dev.writeReg(CE.REG.SRC, src);
+  dev.writeReg(CE.REG.DST, dst);
+  dev.writeReg(CE.REG.LENGTH, length);
+  dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | (irq ? CE.CONTROL.IRQ_ENABLE : 0));
+}
+
+/** Programs a direct copy and waits for its interrupt; returns STATUS, ERROR and BYTES_DONE. */
+export async function ceCopy(dev: DeviceHandle, src: number, dst: number, length: number): Promise<CeResult> {
+  ceStartCopy(dev, src, dst, length);
+  await dev.waitForInterrupt({ timeoutMs: 10_000 });
+  return ceResult(dev);
+}
+
+/** Programs a fill and waits for its interrupt. */
+export async function ceFill(dev: DeviceHandle, dst: number, length: number, value: number): Promise<CeResult> {
+  dev.ackInterrupt();
+  dev.writeReg(CE.REG.DST, dst);
+  dev.writeReg(CE.REG.LENGTH, length);
+  dev.writeReg(CE.REG.FILL_VALUE, value);
+  dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | CE.CONTROL.FILL | CE.CONTROL.IRQ_ENABLE);
+  await dev.waitForInterrupt({ timeoutMs: 10_000 });
+  return ceResult(dev);
 }
 
 /** Programs a scatter-gather command (optionally FILL) and waits for its interrupt. */

@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../src/index.js';
-import { allocLocked, ceCopy } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { simulatorsClosedAfterEach } from './helpers.js';
+import { ceCopy, lockedPages } from './dma-helpers.js';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
+const sims = simulatorsClosedAfterEach();
 
 describe('seed flow through a real copy-engine worker', () => {
   it('lock → copyPageTable → program → interrupt → unlock moves the data with no violation', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 3 });
-    const buf = allocLocked(sim, 2);
+    const sim = await sims.make({ pager: 'aggressive', seed: 3 });
+    const buf = lockedPages(sim, 2);
     const pattern = Uint8Array.from({ length: 4096 }, (_, i) => (i * 7) & 0xff);
     sim.cpu.writeBytes(buf.lin, pattern);
     const dev = await sim.attachDevice('copy-engine');

@@ -6,16 +6,13 @@
  * default prevents.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { copyEngine as CE } from '../src/index.js';
-import { allocLocked, ceCopy } from './helpers.js';
-import { SimPool, bytes, contiguous, stackNames } from './dma-helpers.js';
+import { simulatorsClosedAfterEach } from './helpers.js';
+import { bytes, ceCopy, contiguous, lockedPages, stackNames } from './dma-helpers.js';
 
 const FILE = 'dma-use-after-unlock.test.ts';
-const pool = new SimPool();
-afterEach(async () => {
-  await pool.closeAll();
-});
+const pool = simulatorsClosedAfterEach();
 
 const REFUSED = { status: CE.STATUS.DONE | CE.STATUS.ERROR, error: CE.ERROR.DMA_REFUSED, bytes: 0 };
 
@@ -23,7 +20,7 @@ describe('use after unlock: the seed flow with the unlock moved before the trans
   it('the correct order (transfer, then unlock) reports nothing under the aggressive pager', async () => {
     for (const seed of [1, 2, 3]) {
       const sim = await pool.make({ pager: 'aggressive', seed });
-      const buf = allocLocked(sim, 2);
+      const buf = lockedPages(sim, 2);
       const a = bytes(seed, 4096);
       sim.cpu.writeBytes(buf.lin, a);
       const dev = await sim.attachDevice('copy-engine');
@@ -36,7 +33,7 @@ describe('use after unlock: the seed flow with the unlock moved before the trans
 
   it('reports dma-unlocked with the unlock stack, blocks the copy, and the pages keep their new contents', async () => {
     const sim = await pool.make({ pager: 'aggressive', seed: 3 });
-    const buf = allocLocked(sim, 2);
+    const buf = lockedPages(sim, 2);
     const a = bytes(11, 4096);
     const b = bytes(12, 4096);
     sim.cpu.writeBytes(buf.lin, a);
@@ -61,9 +58,9 @@ describe('use after unlock: the seed flow with the unlock moved before the trans
       expect(v.stacks.unlock).toBeDefined();
       expect(v.stacks.unlock!.length).toBeGreaterThan(0);
       expect(stackNames(v.stacks.unlock, FILE)).toBe(true);
-      expect(stackNames(v.stacks.lock, 'helpers.ts')).toBe(true);
-      expect(stackNames(v.stacks.handout, 'helpers.ts')).toBe(true);
-      expect(stackNames(v.stacks.programmed, 'helpers.ts')).toBe(true);
+      expect(stackNames(v.stacks.lock, 'dma-helpers.ts')).toBe(true);
+      expect(stackNames(v.stacks.handout, 'dma-helpers.ts')).toBe(true);
+      expect(stackNames(v.stacks.programmed, 'dma-helpers.ts')).toBe(true);
       expect(v.epochExpected).toBe(1);
       expect(v.epochSeen % 2).toBe(0);
     }
@@ -83,7 +80,7 @@ describe('use after unlock: the seed flow with the unlock moved before the trans
 
   it('whoever owns the old frames after the unlock is untouched (the frames are re-owned past the quarantine)', async () => {
     const sim = await pool.make({ pager: 'aggressive', seed: 5 });
-    const buf = allocLocked(sim, 2);
+    const buf = lockedPages(sim, 2);
     const a = bytes(21, 4096);
     sim.cpu.writeBytes(buf.lin, a);
     const dev = await sim.attachDevice('copy-engine');
@@ -119,7 +116,7 @@ describe('use after unlock: the seed flow with the unlock moved before the trans
 
   it("with onViolation 'allow' the bytes land: into the driver's unlocked page when the pager left it", async () => {
     const sim = await pool.make({ pager: 'off', onViolation: 'allow' });
-    const buf = allocLocked(sim, 2);
+    const buf = lockedPages(sim, 2);
     const a = bytes(31, 4096);
     sim.cpu.writeBytes(buf.lin, a);
     sim.cpu.writeBytes(buf.lin + 4096, new Uint8Array(4096));
@@ -138,7 +135,7 @@ describe('use after unlock: the seed flow with the unlock moved before the trans
 
   it("with onViolation 'allow' the bytes land in the new owner's memory: the corruption 'block' prevents", async () => {
     const sim = await pool.make({ pager: 'aggressive', seed: 5, onViolation: 'allow' });
-    const buf = allocLocked(sim, 2);
+    const buf = lockedPages(sim, 2);
     const a = bytes(41, 4096);
     sim.cpu.writeBytes(buf.lin, a);
     const dev = await sim.attachDevice('copy-engine');

@@ -5,30 +5,44 @@
  * release of an unlocked frame → +2, a lock → odd again.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { PAGEMARKDIRTY, PAGEZEROINIT, VIOLATION_CODES, copyEngine as CE, testProbe as TP, type DeviceHandle, type Simulator, type Violation } from '../src/index.js';
+import { simulatorsClosedAfterEach } from './helpers.js';
 import {
-  PAGEMARKDIRTY,
-  PAGEZEROINIT,
-  VIOLATION_CODES,
-  copyEngine as CE,
-  testProbe as TP,
-  type DeviceHandle,
-  type Simulator,
-  type Violation,
-  type ViolationCode,
-} from '../src/index.js';
-import { PROBE_OK, PROBE_REFUSED, SimPool, contiguous, handOut, lockedPages, ofCode, probe, spinMicros, stackNames } from './dma-helpers.js';
+  PROBE_REFUSED,
+  ceCopy,
+  ceStartCopy,
+  contiguous,
+  handOut,
+  lockedPages,
+  ofCode,
+  probe,
+  probeDone,
+  probeRefused,
+  spinMicros,
+  stackNames,
+  violationRegister,
+} from './dma-helpers.js';
 
 const FILE = 'dma-violation-codes.test.ts';
-const pool = new SimPool();
-afterEach(async () => {
-  await pool.closeAll();
-});
+const pool = simulatorsClosedAfterEach();
 
-/** The VIOLATION register value the test-probe reports for a code. */
-const reg = (code: ViolationCode) => VIOLATION_CODES.indexOf(code) + 1;
 /** A stack captured in this file. */
 const here = expect.arrayContaining([expect.stringContaining(FILE)]);
+
+/** The whole record of an access a device made for the default driver, blocked: `fields` give the rest. */
+function blocked(fields: Record<string, unknown>): Record<string, unknown> {
+  return { seq: expect.any(Number), driver: 'default', outcome: 'blocked', detail: {}, frames: expect.any(Array), ...fields };
+}
+
+/**
+ * The whole record of a blocked range violation (address width, boundary, outside memory,
+ * re-entrancy): it is about an address, not a frame, so there is no page, no epoch, no frame map and
+ * no history but the device programming.
+ */
+function rangeViolation(fields: Record<string, unknown>): Record<string, unknown> {
+  return blocked({ frame: -1, linearPage: null, epochSeen: 0, epochExpected: null, stacks: { programmed: here }, frames: [], ...fields });
+}
 
 function only(sim: Simulator): Violation {
   const vs = sim.violations();
@@ -49,26 +63,23 @@ describe('dma-unlocked', () => {
     const dev = await probeDev(sim, 'nic-rx');
     expect(sim.vmm.linPageUnLock(buf.page, 1, 0)).toBe(1);
 
-    expect(await probe(dev, TP.OP.READ, phys + 0x10, { len: 32 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-unlocked') });
+    expect(await probe(dev, TP.OP.READ, phys + 0x10, { len: 32 })).toEqual(probeRefused('dma-unlocked'));
 
     const v = only(sim);
-    expect(v).toEqual({
-      seq: expect.any(Number),
-      code: 'dma-unlocked',
-      message: expect.stringContaining('not locked'),
-      device: { id: dev.id, kind: 'test-probe', name: 'nic-rx' },
-      driver: 'default',
-      physAddr: phys + 0x10,
-      frame: f,
-      linearPage: buf.page,
-      access: { start: phys + 0x10, length: 32, direction: 'read', command: 1 },
-      epochSeen: 2,
-      epochExpected: 1,
-      outcome: 'blocked',
-      detail: {},
-      stacks: { handout: expect.any(Array), lock: expect.any(Array), unlock: here, programmed: expect.any(Array) },
-      frames: expect.any(Array),
-    });
+    expect(v).toEqual(
+      blocked({
+        code: 'dma-unlocked',
+        message: expect.stringContaining('not locked'),
+        device: { id: dev.id, kind: 'test-probe', name: 'nic-rx' },
+        physAddr: phys + 0x10,
+        frame: f,
+        linearPage: buf.page,
+        access: { start: phys + 0x10, length: 32, direction: 'read', command: 1 },
+        epochSeen: 2,
+        epochExpected: 1,
+        stacks: { handout: expect.any(Array), lock: expect.any(Array), unlock: here, programmed: expect.any(Array) },
+      }),
+    );
     // lock and hand-out happened in the helper called from this file; programming in the helper too.
     expect(stackNames(v.stacks.lock, 'dma-helpers.ts')).toBe(true);
     expect(stackNames(v.stacks.lock, FILE)).toBe(true);
@@ -84,7 +95,7 @@ describe('dma-unlocked', () => {
     sim.cpu.writeBytes(buf.lin, new Uint8Array(4096).fill(0x11));
     const dev = await probeDev(sim);
     expect(sim.vmm.linPageUnLock(buf.page, 1, 0)).toBe(1);
-    expect(await probe(dev, TP.OP.FILL, buf.phys[0]!, { len: 4096, value: 0xee })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-unlocked') });
+    expect(await probe(dev, TP.OP.FILL, buf.phys[0]!, { len: 4096, value: 0xee })).toEqual(probeRefused('dma-unlocked'));
     const v = only(sim);
     expect(v.access).toEqual({ start: buf.phys[0]!, length: 4096, direction: 'write', command: 1 });
     expect([v.code, v.outcome, v.epochSeen, v.epochExpected]).toEqual(['dma-unlocked', 'blocked', 2, 1]);
@@ -95,7 +106,7 @@ describe('dma-unlocked', () => {
     const sim = await pool.make({ pager: 'off' });
     const buf = lockedPages(sim, 1);
     const dev = await probeDev(sim);
-    expect(await probe(dev, TP.OP.READ, buf.phys[0]! + 0x10, { len: 32 })).toEqual({ status: PROBE_OK, result: 32, violation: 0 });
+    expect(await probe(dev, TP.OP.READ, buf.phys[0]! + 0x10, { len: 32 })).toEqual(probeDone(32));
     expect(sim.vmm.linPageUnLock(buf.page, 1, 0)).toBe(1);
     expect(sim.violations()).toEqual([]);
   });
@@ -123,27 +134,25 @@ describe('dma-stale-address', () => {
     const phys = a.phys[0]!;
     const f = phys >>> 12;
     const dev = await probeDev(A, 'dma-a');
-    expect(await probe(dev, TP.OP.FILL, phys, { len: 64, value: 0xaa })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-stale-address') });
+    expect(await probe(dev, TP.OP.FILL, phys, { len: 64, value: 0xaa })).toEqual(probeRefused('dma-stale-address'));
 
     const v = only(sim);
-    expect(v).toEqual({
-      seq: expect.any(Number),
-      code: 'dma-stale-address',
-      message: expect.stringContaining('earlier lock'),
-      device: { id: dev.id, kind: 'test-probe', name: 'dma-a' },
-      driver: 'A',
-      physAddr: phys,
-      frame: f,
-      linearPage: a.page,
-      access: { start: phys, length: 64, direction: 'write', command: 1 },
-      // lock 1, unlock 2, free +2 → 4, B's lock → 5.
-      epochSeen: 5,
-      epochExpected: 1,
-      outcome: 'blocked',
-      detail: {},
-      stacks: { handout: here, lock: here, unlock: here, relock: here, programmed: here },
-      frames: expect.any(Array),
-    });
+    expect(v).toEqual(
+      blocked({
+        code: 'dma-stale-address',
+        message: expect.stringContaining('earlier lock'),
+        device: { id: dev.id, kind: 'test-probe', name: 'dma-a' },
+        driver: 'A',
+        physAddr: phys,
+        frame: f,
+        linearPage: a.page,
+        access: { start: phys, length: 64, direction: 'write', command: 1 },
+        // lock 1, unlock 2, free +2 → 4, B's lock → 5.
+        epochSeen: 5,
+        epochExpected: 1,
+        stacks: { handout: here, lock: here, unlock: here, relock: here, programmed: here },
+      }),
+    );
     expect(v.frames.find((s) => s.frame === f)).toEqual({ frame: f, state: 'locked', lockCount: 1, epoch: 5, page: b.page });
     // The relock stack is B's lock, not A's: they differ.
     expect(v.stacks.relock).not.toEqual(v.stacks.lock);
@@ -154,7 +163,7 @@ describe('dma-stale-address', () => {
     const sim = await pool.make({ pager: 'off' });
     const { B, b } = await aba(sim);
     const dev = await probeDev(B, 'dma-b');
-    expect(await probe(dev, TP.OP.FILL, b.phys[0]!, { len: 64, value: 0xbb })).toEqual({ status: PROBE_OK, result: 64, violation: 0 });
+    expect(await probe(dev, TP.OP.FILL, b.phys[0]!, { len: 64, value: 0xbb })).toEqual(probeDone(64));
     expect(B.cpu.readBytes(b.lin, 64)).toEqual(new Uint8Array(64).fill(0xbb));
     expect(sim.violations()).toEqual([]);
   });
@@ -166,11 +175,11 @@ describe('dma-stale-address', () => {
     expect(sim.vmm.linPageUnLock(buf.page, 1, 0)).toBe(1);
     expect(sim.vmm.linPageLock(buf.page, 1, PAGEMARKDIRTY)).toBe(1);
     // Same frame, epoch 3, but the driver's hand-out is still from epoch 1.
-    expect(await probe(dev, TP.OP.READ, buf.phys[0]!, { len: 4 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-stale-address') });
+    expect(await probe(dev, TP.OP.READ, buf.phys[0]!, { len: 4 })).toEqual(probeRefused('dma-stale-address'));
     const v = only(sim);
     expect([v.code, v.epochSeen, v.epochExpected]).toEqual(['dma-stale-address', 3, 1]);
     expect(handOut(sim, buf.page, 1)).toEqual(buf.phys);
-    expect(await probe(dev, TP.OP.READ, buf.phys[0]!, { len: 4 })).toEqual({ status: PROBE_OK, result: 4, violation: 0 });
+    expect(await probe(dev, TP.OP.READ, buf.phys[0]!, { len: 4 })).toEqual(probeDone(4));
     expect(sim.violations()).toHaveLength(1);
   });
 });
@@ -182,7 +191,7 @@ describe('an address obtained before locking', () => {
     sim.cpu.write8(buf.lin, 1); // present (epoch 0, unlocked)
     const early = handOut(sim, buf.page, 1); // the bug: _CopyPageTable before _LinPageLock
     const dev = await probeDev(sim);
-    expect((await probe(dev, TP.OP.READ, early[0]!, { len: 4 })).violation).toBe(reg('dma-unlocked'));
+    expect((await probe(dev, TP.OP.READ, early[0]!, { len: 4 })).violation).toBe(violationRegister('dma-unlocked'));
     expect(sim.vmm.linPageLock(buf.page, 1, PAGEMARKDIRTY)).toBe(1);
     const r = await probe(dev, TP.OP.READ, early[0]!, { len: 4 });
     expect(r.status).toBe(PROBE_REFUSED);
@@ -194,7 +203,7 @@ describe('an address obtained before locking', () => {
     expect(after!.stacks.handout?.join('\n')).toMatch(/dma-violation-codes\.test\.ts/);
     // Twin: copying after the lock is the DDK order.
     expect(handOut(sim, buf.page, 1)).toEqual(early);
-    expect(await probe(dev, TP.OP.READ, early[0]!, { len: 4 })).toEqual({ status: PROBE_OK, result: 4, violation: 0 });
+    expect(await probe(dev, TP.OP.READ, early[0]!, { len: 4 })).toEqual(probeDone(4));
   });
 });
 
@@ -207,27 +216,25 @@ describe('dma-not-handed-out', () => {
     const phys = a.phys[0]!;
     const f = phys >>> 12;
     const devB = await probeDev(B, 'b-dev');
-    expect(await probe(devB, TP.OP.LOAD32, phys + 8)).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-not-handed-out') });
+    expect(await probe(devB, TP.OP.LOAD32, phys + 8)).toEqual(probeRefused('dma-not-handed-out'));
 
     const v = only(sim);
-    expect(v).toEqual({
-      seq: expect.any(Number),
-      code: 'dma-not-handed-out',
-      message: expect.stringContaining('never obtained'),
-      device: { id: devB.id, kind: 'test-probe', name: 'b-dev' },
-      driver: 'B',
-      physAddr: phys + 8,
-      frame: f,
-      linearPage: a.page,
-      access: { start: phys + 8, length: 4, direction: 'read', command: 1 },
-      epochSeen: 1,
-      epochExpected: null,
-      outcome: 'blocked',
-      detail: {},
-      // No hand-out to B exists; A's lock explains the frame's state; nothing was unlocked.
-      stacks: { lock: here, programmed: here },
-      frames: expect.any(Array),
-    });
+    expect(v).toEqual(
+      blocked({
+        code: 'dma-not-handed-out',
+        message: expect.stringContaining('never obtained'),
+        device: { id: devB.id, kind: 'test-probe', name: 'b-dev' },
+        driver: 'B',
+        physAddr: phys + 8,
+        frame: f,
+        linearPage: a.page,
+        access: { start: phys + 8, length: 4, direction: 'read', command: 1 },
+        epochSeen: 1,
+        epochExpected: null,
+        // No hand-out to B exists; A's lock explains the frame's state; nothing was unlocked.
+        stacks: { lock: here, programmed: here },
+      }),
+    );
     expect(v.frames.find((s) => s.frame === f)).toEqual({ frame: f, state: 'locked', lockCount: 1, epoch: 1, page: a.page });
   });
 
@@ -238,17 +245,17 @@ describe('dma-not-handed-out', () => {
     const a = lockedPages(A, 1);
     const [devA, devB] = await Promise.all([probeDev(A, 'a-dev'), probeDev(B, 'b-dev')]);
     A.cpu.write32(a.lin + 8, 0xcafef00d);
-    expect(await probe(devA, TP.OP.LOAD32, a.phys[0]! + 8)).toEqual({ status: PROBE_OK, result: 0xcafef00d, violation: 0 });
+    expect(await probe(devA, TP.OP.LOAD32, a.phys[0]! + 8)).toEqual(probeDone(0xcafef00d));
     // Hand-outs are per driver: B may obtain the same (locked) page's address for itself.
     expect(handOut(B, a.page, 1)).toEqual(a.phys);
-    expect(await probe(devB, TP.OP.LOAD32, a.phys[0]! + 8)).toEqual({ status: PROBE_OK, result: 0xcafef00d, violation: 0 });
+    expect(await probe(devB, TP.OP.LOAD32, a.phys[0]! + 8)).toEqual(probeDone(0xcafef00d));
     expect(sim.violations()).toEqual([]);
   });
 
   it('a frame nobody ever handed out (the nul page at frame 0) is not-handed-out', async () => {
     const sim = await pool.make({ pager: 'off' });
     const dev = await probeDev(sim);
-    expect(await probe(dev, TP.OP.READ, 0, { len: 16 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-not-handed-out') });
+    expect(await probe(dev, TP.OP.READ, 0, { len: 16 })).toEqual(probeRefused('dma-not-handed-out'));
     const v = only(sim);
     expect([v.code, v.frame, v.epochExpected, v.epochSeen]).toEqual(['dma-not-handed-out', 0, null, 1]);
     expect(v.frames[0]).toEqual({ frame: 0, state: 'fixed', lockCount: 0, epoch: 1, page: null });
@@ -274,11 +281,7 @@ async function strikeMidCopy(
   let seenBefore = sim.violations().length;
   const outcomes: string[] = [];
   for (; rounds < 60 && !found; rounds++) {
-    dev.ackInterrupt();
-    dev.writeReg(CE.REG.SRC, copy.src);
-    dev.writeReg(CE.REG.DST, copy.dst);
-    dev.writeReg(CE.REG.LENGTH, copy.length);
-    dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | CE.CONTROL.IRQ_ENABLE);
+    ceStartCopy(dev, copy.src, copy.dst, copy.length);
     // The engine sets STATUS = BUSY as it starts the command; then the port checks and copies.
     const t0 = performance.now();
     while ((dev.readReg(CE.REG.STATUS) & CE.STATUS.BUSY) === 0 && performance.now() - t0 < 2000) {
@@ -414,12 +417,7 @@ describe('unlock-during-dma', () => {
     const sim = await pool.make({ pager: 'off', memory: 64 << 20 });
     const buf = lockedPages(sim, 2 * PAGES);
     const dev = await sim.attachDevice('copy-engine');
-    dev.writeReg(CE.REG.SRC, buf.phys[0]!);
-    dev.writeReg(CE.REG.DST, buf.phys[PAGES]!);
-    dev.writeReg(CE.REG.LENGTH, PAGES * 4096);
-    dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | CE.CONTROL.IRQ_ENABLE);
-    await dev.waitForInterrupt({ timeoutMs: 10_000 });
-    expect(dev.readReg(CE.REG.ERROR)).toBe(0);
+    expect((await ceCopy(dev, buf.phys[0]!, buf.phys[PAGES]!, PAGES * 4096)).error).toBe(0);
     expect(sim.vmm.linPageUnLock(buf.page, 2 * PAGES, 0)).toBe(1);
     expect(sim.violations()).toEqual([]);
   });
@@ -432,26 +430,23 @@ describe('dma-not-marked-dirty', () => {
     const phys = buf.phys[0]!;
     const f = phys >>> 12;
     const dev = await probeDev(sim, 'disk');
-    expect(await probe(dev, TP.OP.STORE32, phys + 0x40, { value: 0x12345678 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-not-marked-dirty') });
+    expect(await probe(dev, TP.OP.STORE32, phys + 0x40, { value: 0x12345678 })).toEqual(probeRefused('dma-not-marked-dirty'));
 
     const v = only(sim);
-    expect(v).toEqual({
-      seq: expect.any(Number),
-      code: 'dma-not-marked-dirty',
-      message: expect.stringContaining('PAGEMARKDIRTY'),
-      device: { id: dev.id, kind: 'test-probe', name: 'disk' },
-      driver: 'default',
-      physAddr: phys + 0x40,
-      frame: f,
-      linearPage: buf.page,
-      access: { start: phys + 0x40, length: 4, direction: 'write', command: 1 },
-      epochSeen: 1,
-      epochExpected: 1,
-      outcome: 'blocked',
-      detail: {},
-      stacks: { handout: here, lock: here, programmed: here },
-      frames: expect.any(Array),
-    });
+    expect(v).toEqual(
+      blocked({
+        code: 'dma-not-marked-dirty',
+        message: expect.stringContaining('PAGEMARKDIRTY'),
+        device: { id: dev.id, kind: 'test-probe', name: 'disk' },
+        physAddr: phys + 0x40,
+        frame: f,
+        linearPage: buf.page,
+        access: { start: phys + 0x40, length: 4, direction: 'write', command: 1 },
+        epochSeen: 1,
+        epochExpected: 1,
+        stacks: { handout: here, lock: here, programmed: here },
+      }),
+    );
     expect(v.frames.find((s) => s.frame === f)).toEqual({ frame: f, state: 'locked', lockCount: 1, epoch: 1, page: buf.page });
     expect(sim.cpu.read32(buf.lin + 0x40)).toBe(0);
   });
@@ -465,9 +460,9 @@ describe('dma-not-marked-dirty', () => {
     expect(sim.vmm.linPageLock(cpuDirty.page, 1, 0)).toBe(1);
     cpuDirty.phys = handOut(sim, cpuDirty.page, 1);
     const dev = await probeDev(sim);
-    expect(await probe(dev, TP.OP.STORE32, marked.phys[0]!, { value: 7 })).toEqual({ status: PROBE_OK, result: 4, violation: 0 });
-    expect(await probe(dev, TP.OP.STORE32, cpuDirty.phys[0]!, { value: 8 })).toEqual({ status: PROBE_OK, result: 4, violation: 0 });
-    expect(await probe(dev, TP.OP.READ, clean.phys[0]!, { len: 4096 })).toEqual({ status: PROBE_OK, result: 4096, violation: 0 });
+    expect(await probe(dev, TP.OP.STORE32, marked.phys[0]!, { value: 7 })).toEqual(probeDone(4));
+    expect(await probe(dev, TP.OP.STORE32, cpuDirty.phys[0]!, { value: 8 })).toEqual(probeDone(4));
+    expect(await probe(dev, TP.OP.READ, clean.phys[0]!, { len: 4096 })).toEqual(probeDone(4096));
     expect(sim.cpu.read32(marked.lin)).toBe(7);
     expect(sim.cpu.read32(cpuDirty.lin)).toBe(8);
     expect(sim.violations()).toEqual([]);
@@ -480,8 +475,8 @@ describe('dma-not-marked-dirty', () => {
     const marked = lockedPages(sim, 1, { allocFlags: PAGEZEROINIT, lockFlags: PAGEMARKDIRTY });
     const dev = await probeDev(sim);
     const fill = new Uint8Array(4096).fill(0x5a);
-    expect(await probe(dev, TP.OP.FILL, clean.phys[0]!, { len: 4096, value: 0x5a })).toEqual({ status: PROBE_REFUSED, result: 4096, violation: reg('dma-not-marked-dirty') });
-    expect(await probe(dev, TP.OP.FILL, marked.phys[0]!, { len: 4096, value: 0x5a })).toEqual({ status: PROBE_OK, result: 4096, violation: 0 });
+    expect(await probe(dev, TP.OP.FILL, clean.phys[0]!, { len: 4096, value: 0x5a })).toEqual(probeRefused('dma-not-marked-dirty', 4096));
+    expect(await probe(dev, TP.OP.FILL, marked.phys[0]!, { len: 4096, value: 0x5a })).toEqual(probeDone(4096));
     const v = only(sim);
     expect([v.code, v.outcome, v.frame]).toEqual(['dma-not-marked-dirty', 'allowed', clean.phys[0]! >>> 12]);
     // While locked, the bytes are there.
@@ -506,25 +501,17 @@ describe('dma-address-width', () => {
     const high = contiguous(sim, 1, 0x1000, 0x4000);
     expect(high.phys[0]).toBe(0x1000000);
     const isa = await sim.attachDevice('test-probe', { name: 'isa', addressBits: 24 });
-    expect(await probe(isa, TP.OP.READ, 0x1000000, { len: 16 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-address-width') });
-    const v = only(sim);
-    expect(v).toEqual({
-      seq: expect.any(Number),
-      code: 'dma-address-width',
-      message: expect.stringContaining('address width'),
-      device: { id: isa.id, kind: 'test-probe', name: 'isa' },
-      driver: 'default',
-      physAddr: 0x1000000,
-      frame: -1,
-      linearPage: null,
-      access: { start: 0x1000000, length: 16, direction: 'read', command: 1 },
-      epochSeen: 0,
-      epochExpected: null,
-      outcome: 'blocked',
-      detail: { addressBits: 24 },
-      stacks: { programmed: here },
-      frames: [],
-    });
+    expect(await probe(isa, TP.OP.READ, 0x1000000, { len: 16 })).toEqual(probeRefused('dma-address-width'));
+    expect(only(sim)).toEqual(
+      rangeViolation({
+        code: 'dma-address-width',
+        message: expect.stringContaining('address width'),
+        device: { id: isa.id, kind: 'test-probe', name: 'isa' },
+        physAddr: 0x1000000,
+        access: { start: 0x1000000, length: 16, direction: 'read', command: 1 },
+        detail: { addressBits: 24 },
+      }),
+    );
   });
 
   it('an access that straddles 16 MiB names the first byte beyond the width; twins below the line and on a 32-bit device are fine', async () => {
@@ -532,20 +519,20 @@ describe('dma-address-width', () => {
     const pair = contiguous(sim, 2, 0xfff, 0x1001);
     expect(pair.phys).toEqual([0xfff000, 0x1000000]);
     const [isa, pci] = await Promise.all([sim.attachDevice('test-probe', { addressBits: 24 }), sim.attachDevice('test-probe')]);
-    expect(await probe(isa, TP.OP.FILL, 0xfff800, { len: 0x1000, value: 1 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-address-width') });
+    expect(await probe(isa, TP.OP.FILL, 0xfff800, { len: 0x1000, value: 1 })).toEqual(probeRefused('dma-address-width'));
     const v = only(sim);
     expect([v.physAddr, v.access, v.detail]).toEqual([0x1000000, { start: 0xfff800, length: 0x1000, direction: 'write', command: 1 }, { addressBits: 24 }]);
     expect(sim.cpu.readBytes(pair.lin + 0x800, 0x1000)).toEqual(new Uint8Array(0x1000));
     // Twins.
-    expect(await probe(isa, TP.OP.FILL, 0xfff000, { len: 0x1000, value: 2 })).toEqual({ status: PROBE_OK, result: 0x1000, violation: 0 });
-    expect(await probe(pci, TP.OP.FILL, 0xfff800, { len: 0x1000, value: 3 })).toEqual({ status: PROBE_OK, result: 0x1000, violation: 0 });
+    expect(await probe(isa, TP.OP.FILL, 0xfff000, { len: 0x1000, value: 2 })).toEqual(probeDone(0x1000));
+    expect(await probe(pci, TP.OP.FILL, 0xfff800, { len: 0x1000, value: 3 })).toEqual(probeDone(0x1000));
     expect(sim.violations()).toHaveLength(1);
   });
 
   it('the width is checked before the end of RAM: a 24-bit device at 16 MiB in a 16 MiB machine', async () => {
     const sim = await pool.make({ pager: 'off' });
     const isa = await sim.attachDevice('test-probe', { addressBits: 24 });
-    expect((await probe(isa, TP.OP.READ, 0x1000000, { len: 4 })).violation).toBe(reg('dma-address-width'));
+    expect((await probe(isa, TP.OP.READ, 0x1000000, { len: 4 })).violation).toBe(violationRegister('dma-address-width'));
     expect(only(sim).code).toBe('dma-address-width');
   });
 });
@@ -556,25 +543,17 @@ describe('dma-boundary', () => {
     const buf = contiguous(sim, 2, 0xf, 0x11);
     expect(buf.phys).toEqual([0xf000, 0x10000]);
     const dev = await sim.attachDevice('test-probe', { name: 'isa-dma', boundary: 65536 });
-    expect(await probe(dev, TP.OP.READ, 0xf000, { len: 0x2000 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-boundary') });
-    const v = only(sim);
-    expect(v).toEqual({
-      seq: expect.any(Number),
-      code: 'dma-boundary',
-      message: expect.stringContaining('boundary'),
-      device: { id: dev.id, kind: 'test-probe', name: 'isa-dma' },
-      driver: 'default',
-      physAddr: 0x10000,
-      frame: -1,
-      linearPage: null,
-      access: { start: 0xf000, length: 0x2000, direction: 'read', command: 1 },
-      epochSeen: 0,
-      epochExpected: null,
-      outcome: 'blocked',
-      detail: { boundary: 65536 },
-      stacks: { programmed: here },
-      frames: [],
-    });
+    expect(await probe(dev, TP.OP.READ, 0xf000, { len: 0x2000 })).toEqual(probeRefused('dma-boundary'));
+    expect(only(sim)).toEqual(
+      rangeViolation({
+        code: 'dma-boundary',
+        message: expect.stringContaining('boundary'),
+        device: { id: dev.id, kind: 'test-probe', name: 'isa-dma' },
+        physAddr: 0x10000,
+        access: { start: 0xf000, length: 0x2000, direction: 'read', command: 1 },
+        detail: { boundary: 65536 },
+      }),
+    );
   });
 
   it('twins: each half alone, and a 128 KiB-boundary or unbounded device, report nothing', async () => {
@@ -585,10 +564,10 @@ describe('dma-boundary', () => {
       sim.attachDevice('test-probe', { boundary: 131072 }),
       sim.attachDevice('test-probe'),
     ]);
-    expect(await probe(b64, TP.OP.READ, buf.phys[0]!, { len: 0x1000 })).toEqual({ status: PROBE_OK, result: 0x1000, violation: 0 });
-    expect(await probe(b64, TP.OP.READ, buf.phys[1]!, { len: 0x1000 })).toEqual({ status: PROBE_OK, result: 0x1000, violation: 0 });
-    expect(await probe(b128, TP.OP.READ, 0xf000, { len: 0x2000 })).toEqual({ status: PROBE_OK, result: 0x2000, violation: 0 });
-    expect(await probe(free, TP.OP.READ, 0xf000, { len: 0x2000 })).toEqual({ status: PROBE_OK, result: 0x2000, violation: 0 });
+    expect(await probe(b64, TP.OP.READ, buf.phys[0]!, { len: 0x1000 })).toEqual(probeDone(0x1000));
+    expect(await probe(b64, TP.OP.READ, buf.phys[1]!, { len: 0x1000 })).toEqual(probeDone(0x1000));
+    expect(await probe(b128, TP.OP.READ, 0xf000, { len: 0x2000 })).toEqual(probeDone(0x2000));
+    expect(await probe(free, TP.OP.READ, 0xf000, { len: 0x2000 })).toEqual(probeDone(0x2000));
     expect(sim.violations()).toEqual([]);
   });
 });
@@ -598,25 +577,16 @@ describe('dma-outside-memory', () => {
     const sim = await pool.make({ pager: 'off' }); // 16 MiB
     expect(sim.memory.bytes).toBe(0x1000000);
     const dev = await sim.attachDevice('test-probe', { name: 'wild' });
-    expect(await probe(dev, TP.OP.STORE32, 0x1000000, { value: 1 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-outside-memory') });
-    const v = only(sim);
-    expect(v).toEqual({
-      seq: expect.any(Number),
-      code: 'dma-outside-memory',
-      message: expect.stringContaining('outside simulated physical memory'),
-      device: { id: dev.id, kind: 'test-probe', name: 'wild' },
-      driver: 'default',
-      physAddr: 0x1000000,
-      frame: -1,
-      linearPage: null,
-      access: { start: 0x1000000, length: 4, direction: 'write', command: 1 },
-      epochSeen: 0,
-      epochExpected: null,
-      outcome: 'blocked',
-      detail: {},
-      stacks: { programmed: here },
-      frames: [],
-    });
+    expect(await probe(dev, TP.OP.STORE32, 0x1000000, { value: 1 })).toEqual(probeRefused('dma-outside-memory'));
+    expect(only(sim)).toEqual(
+      rangeViolation({
+        code: 'dma-outside-memory',
+        message: expect.stringContaining('outside simulated physical memory'),
+        device: { id: dev.id, kind: 'test-probe', name: 'wild' },
+        physAddr: 0x1000000,
+        access: { start: 0x1000000, length: 4, direction: 'write', command: 1 },
+      }),
+    );
   });
 
   it('an access straddling the end of RAM names the first byte beyond; twin: the last page itself is fine', async () => {
@@ -624,10 +594,10 @@ describe('dma-outside-memory', () => {
     const last = contiguous(sim, 1, 0xfff, 0x1000);
     expect(last.phys[0]).toBe(0xfff000);
     const dev = await sim.attachDevice('test-probe');
-    expect(await probe(dev, TP.OP.READ, 0xfff000, { len: 0x1001 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-outside-memory') });
+    expect(await probe(dev, TP.OP.READ, 0xfff000, { len: 0x1001 })).toEqual(probeRefused('dma-outside-memory'));
     const v = only(sim);
     expect([v.physAddr, v.access?.start, v.access?.length]).toEqual([0x1000000, 0xfff000, 0x1001]);
-    expect(await probe(dev, TP.OP.READ, 0xfff000, { len: 0x1000 })).toEqual({ status: PROBE_OK, result: 0x1000, violation: 0 });
+    expect(await probe(dev, TP.OP.READ, 0xfff000, { len: 0x1000 })).toEqual(probeDone(0x1000));
     expect(sim.violations()).toHaveLength(1);
   });
 });
@@ -637,40 +607,31 @@ describe('device-reentrancy', () => {
     const sim = await pool.make({ pager: 'off' });
     const dev = await sim.attachDevice('test-probe', { name: 'loopy' });
     expect(dev.mmioBase).toBe(0xfe000000 + dev.id * 4096);
-    expect(await probe(dev, TP.OP.FILL, dev.mmioBase + TP.REG.VALUE * 4, { len: 4, value: 0x77 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('device-reentrancy') });
-    const v = only(sim);
-    expect(v).toEqual({
-      seq: expect.any(Number),
-      code: 'device-reentrancy',
-      message: expect.stringContaining('its own registers'),
-      device: { id: dev.id, kind: 'test-probe', name: 'loopy' },
-      driver: 'default',
-      physAddr: dev.mmioBase + TP.REG.VALUE * 4,
-      frame: -1,
-      linearPage: null,
-      access: { start: dev.mmioBase + TP.REG.VALUE * 4, length: 4, direction: 'write', command: 1 },
-      epochSeen: 0,
-      epochExpected: null,
-      outcome: 'blocked',
-      detail: {},
-      stacks: { programmed: here },
-      frames: [],
-    });
+    expect(await probe(dev, TP.OP.FILL, dev.mmioBase + TP.REG.VALUE * 4, { len: 4, value: 0x77 })).toEqual(probeRefused('device-reentrancy'));
+    expect(only(sim)).toEqual(
+      rangeViolation({
+        code: 'device-reentrancy',
+        message: expect.stringContaining('its own registers'),
+        device: { id: dev.id, kind: 'test-probe', name: 'loopy' },
+        physAddr: dev.mmioBase + TP.REG.VALUE * 4,
+        access: { start: dev.mmioBase + TP.REG.VALUE * 4, length: 4, direction: 'write', command: 1 },
+      }),
+    );
     expect(dev.readReg(TP.REG.VALUE)).toBe(0x77); // the driver's own register write, untouched by DMA
   });
 
   it("an access that only reaches into the window from below is re-entrant; another device's window is not (outside memory); twin: a buffer is fine", async () => {
     const sim = await pool.make({ pager: 'off' });
     const [dev, other] = await Promise.all([sim.attachDevice('test-probe'), sim.attachDevice('test-probe')]);
-    expect(await probe(dev, TP.OP.READ, dev.mmioBase - 8, { len: 16 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('device-reentrancy') });
-    expect(await probe(dev, TP.OP.READ, other.mmioBase, { len: 4 })).toEqual({ status: PROBE_REFUSED, result: 0, violation: reg('dma-outside-memory') });
+    expect(await probe(dev, TP.OP.READ, dev.mmioBase - 8, { len: 16 })).toEqual(probeRefused('device-reentrancy'));
+    expect(await probe(dev, TP.OP.READ, other.mmioBase, { len: 4 })).toEqual(probeRefused('dma-outside-memory'));
     const vs = sim.violations();
     expect(vs.map((v) => [v.code, v.physAddr])).toEqual([
       ['device-reentrancy', dev.mmioBase],
       ['dma-outside-memory', other.mmioBase],
     ]);
     const buf = lockedPages(sim, 1);
-    expect(await probe(dev, TP.OP.READ, buf.phys[0]!, { len: 16 })).toEqual({ status: PROBE_OK, result: 16, violation: 0 });
+    expect(await probe(dev, TP.OP.READ, buf.phys[0]!, { len: 16 })).toEqual(probeDone(16));
     expect(sim.violations()).toHaveLength(2);
   });
 });

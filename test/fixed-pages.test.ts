@@ -4,9 +4,8 @@
  * effect (an unlock without a lock is not an error), and the pager never moves them.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  P_PRES,
   PAGEFIXED,
   PAGEZEROINIT,
   PC_FIXED,
@@ -15,25 +14,11 @@ import {
   PD_FIXEDZERO,
   PG_SYS,
   PR_SYSTEM,
-  createSimulator,
   type Simulator,
 } from '../src/index.js';
+import { expectUnchanged, frames, simulatorsClosedAfterEach } from './helpers.js';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-function ptes(s: Simulator, page: number, n: number): Uint32Array {
-  const buf = new Uint32Array(n);
-  expect(s.vmm.copyPageTable(page, n, buf, 0)).toBe(1);
-  return buf;
-}
-
-function frames(s: Simulator, page: number, n: number): (number | null)[] {
-  return [...ptes(s, page, n)].map((e) => (e & P_PRES ? (e & ~0xfff) >>> 0 : null));
-}
+const sims = simulatorsClosedAfterEach();
 
 interface FixedBlock {
   kind: string;
@@ -76,44 +61,45 @@ function pattern(seed: number): Uint8Array {
 
 describe('fixed pages ignore lock and unlock', () => {
   it('are present from commit on', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 1 });
+    const sim = await sims.make({ pager: 'off', seed: 1 });
     for (const b of makeFixedBlocks(sim)) {
       for (const f of frames(sim, b.lin >>> 12, b.npages)) expect(f, b.kind).not.toBeNull();
     }
   });
 
   it('an unlock without a lock succeeds and changes nothing (_LinPageUnLock and _PageUnLock)', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 2 });
+    const sim = await sims.make({ pager: 'off', seed: 2 });
     const blocks = makeFixedBlocks(sim);
-    const before = sim.fingerprint();
-    for (const b of blocks) {
-      for (let i = 0; i < 10; i++) {
-        expect(sim.vmm.linPageUnLock(b.lin >>> 12, b.npages, 0), b.kind).toBe(1);
-        expect(sim.vmm.pageUnLock(b.hMem, b.npages, b.off, 0), b.kind).toBe(1);
+    expectUnchanged(sim, () => {
+      for (const b of blocks) {
+        for (let i = 0; i < 10; i++) {
+          expect(sim.vmm.linPageUnLock(b.lin >>> 12, b.npages, 0), b.kind).toBe(1);
+          expect(sim.vmm.pageUnLock(b.hMem, b.npages, b.off, 0), b.kind).toBe(1);
+        }
       }
-    }
-    expect(sim.fingerprint()).toBe(before);
+    });
   });
 
   it('locks change nothing either, and any number of unlocks follows any number of locks', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 3 });
+    const sim = await sims.make({ pager: 'off', seed: 3 });
     const blocks = makeFixedBlocks(sim);
-    const before = sim.fingerprint();
-    for (const b of blocks) {
-      for (let i = 0; i < 3; i++) {
-        expect(sim.vmm.linPageLock(b.lin >>> 12, b.npages, 0), b.kind).toBe(1);
-        expect(sim.vmm.pageLock(b.hMem, b.npages, b.off, 0), b.kind).toBe(1);
+    expectUnchanged(sim, () => {
+      for (const b of blocks) {
+        for (let i = 0; i < 3; i++) {
+          expect(sim.vmm.linPageLock(b.lin >>> 12, b.npages, 0), b.kind).toBe(1);
+          expect(sim.vmm.pageLock(b.hMem, b.npages, b.off, 0), b.kind).toBe(1);
+        }
       }
-    }
-    expect(sim.fingerprint()).toBe(before);
-    for (const b of blocks) {
-      for (let i = 0; i < 20; i++) expect(sim.vmm.linPageUnLock(b.lin >>> 12, b.npages, 0), b.kind).toBe(1);
-    }
-    expect(sim.fingerprint()).toBe(before);
+    });
+    expectUnchanged(sim, () => {
+      for (const b of blocks) {
+        for (let i = 0; i < 20; i++) expect(sim.vmm.linPageUnLock(b.lin >>> 12, b.npages, 0), b.kind).toBe(1);
+      }
+    });
   });
 
   it('a range mixing fixed and swappable pages of two blocks: only the swappable page needs its lock', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 4 });
+    const sim = await sims.make({ pager: 'off', seed: 4 });
     // Two adjacent blocks: first fit puts the swappable one right after the fixed one.
     const fixed = sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED);
     const swap = sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, 0);
@@ -129,10 +115,10 @@ describe('fixed pages ignore lock and unlock', () => {
 
 describe('fixed pages never move', () => {
   it('keep their frames and contents across thousands of aggressive pager passes, locked, unlocked or neither', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 5, stacks: false });
+    const sim = await sims.make({ pager: 'aggressive', seed: 5, stacks: false });
     const blocks = makeFixedBlocks(sim);
-    blocks.forEach((b, k) => sim!.cpu.writeBytes(b.lin, pattern(k)));
-    const start = blocks.map((b) => frames(sim!, b.lin >>> 12, b.npages));
+    blocks.forEach((b, k) => sim.cpu.writeBytes(b.lin, pattern(k)));
+    const start = blocks.map((b) => frames(sim, b.lin >>> 12, b.npages));
     // Swappable neighbours with data of their own, so every pass has real work.
     const swap = sim.vmm.pageAllocate(6, PG_SYS, 0, 0, 0, 0, null, PAGEZEROINIT);
     const swapData = Uint8Array.from({ length: 6 * 4096 }, (_, i) => (i * 13) & 0xff);
@@ -148,22 +134,22 @@ describe('fixed pages never move', () => {
       sim.cpu.read8(swap + (pass % 6) * 4096);
       sim.cpu.read8(swap + ((pass + 3) % 6) * 4096);
       touched += sim.pager.pass();
-      if (pass % 500 === 0) blocks.forEach((bb, k) => expect(frames(sim!, bb.lin >>> 12, bb.npages), bb.kind).toEqual(start[k]));
+      if (pass % 500 === 0) blocks.forEach((bb, k) => expect(frames(sim, bb.lin >>> 12, bb.npages), bb.kind).toEqual(start[k]));
     }
     expect(touched).toBeGreaterThan(3000); // the pager really worked
     expect(sim.pager.stats.moves + sim.pager.stats.pageOuts + sim.pager.stats.discards).toBeGreaterThan(3000);
     blocks.forEach((b, k) => {
-      expect(frames(sim!, b.lin >>> 12, b.npages), b.kind).toEqual(start[k]);
-      expect(sim!.cpu.readBytes(b.lin, b.npages * 4096), b.kind).toEqual(pattern(k));
+      expect(frames(sim, b.lin >>> 12, b.npages), b.kind).toEqual(start[k]);
+      expect(sim.cpu.readBytes(b.lin, b.npages * 4096), b.kind).toEqual(pattern(k));
     });
     expect(sim.cpu.readBytes(swap, 6 * 4096)).toEqual(swapData);
   });
 
   it('pager steps under the random policy never pick a fixed page', async () => {
-    sim = await createSimulator({ pager: 'random', seed: 6, stacks: false });
+    const sim = await sims.make({ pager: 'random', seed: 6, stacks: false });
     const blocks = makeFixedBlocks(sim);
-    const start = blocks.map((b) => frames(sim!, b.lin >>> 12, b.npages));
+    const start = blocks.map((b) => frames(sim, b.lin >>> 12, b.npages));
     for (let i = 0; i < 5000; i++) expect(sim.pager.step()).toBe(false); // nothing pageable exists
-    blocks.forEach((b, k) => expect(frames(sim!, b.lin >>> 12, b.npages)).toEqual(start[k]));
+    blocks.forEach((b, k) => expect(frames(sim, b.lin >>> 12, b.npages)).toEqual(start[k]));
   });
 });

@@ -5,7 +5,7 @@
  * are unowned, so they count as free (and can really be allocated).
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   P_PRES,
   PAGECONTIG,
@@ -26,22 +26,11 @@ import {
   PR_PRIVATE,
   PR_STATIC,
   PR_SYSTEM,
-  createSimulator,
   type Simulator,
 } from '../src/index.js';
+import { freeCounts, ptes, simulatorsClosedAfterEach } from './helpers.js';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-function counts(s: Simulator): { eax: number; edx: number } {
-  const edx = new Uint32Array(1);
-  const eax = s.vmm.getFreePageCount(0, edx);
-  expect(s.vmm.lastError).toBeNull();
-  return { eax, edx: edx[0]! };
-}
+const sims = simulatorsClosedAfterEach();
 
 function ok(s: Simulator, r: number, failure = 0): number {
   expect(s.vmm.lastError).toBeNull();
@@ -51,31 +40,30 @@ function ok(s: Simulator, r: number, failure = 0): number {
 
 describe('free page count', () => {
   it('starts at every frame but the nul page', async () => {
-    sim = await createSimulator({ memory: 4 << 20, pager: 'off' });
-    expect(counts(sim)).toEqual({ eax: 1023, edx: 1023 });
+    const sim = await sims.make({ memory: 4 << 20, pager: 'off' });
+    expect(freeCounts(sim)).toEqual({ eax: 1023, edx: 1023 });
   });
 
   it('EAX drops as swappable pages come in; EDX does not (they can still be taken for a lock)', async () => {
-    sim = await createSimulator({ pager: 'off' });
-    const c0 = counts(sim);
+    const sim = await sims.make({ pager: 'off' });
+    const c0 = freeCounts(sim);
     const lin = ok(sim, sim.vmm.pageAllocate(10, PG_SYS, 0, 0, 0, 0, null, 0));
-    expect(counts(sim)).toEqual(c0); // not present until touched
+    expect(freeCounts(sim)).toEqual(c0); // not present until touched
     for (let i = 0; i < 10; i++) sim.cpu.write8(lin + i * 4096, i);
-    expect(counts(sim)).toEqual({ eax: c0.eax - 10, edx: c0.edx });
+    expect(freeCounts(sim)).toEqual({ eax: c0.eax - 10, edx: c0.edx });
     expect(sim.vmm.linPageLock(lin >>> 12, 4, 0)).toBe(1);
-    expect(counts(sim)).toEqual({ eax: c0.eax - 10, edx: c0.edx - 4 });
+    expect(freeCounts(sim)).toEqual({ eax: c0.eax - 10, edx: c0.edx - 4 });
     const fixed = ok(sim, sim.vmm.pageAllocate(3, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED));
-    expect(counts(sim)).toEqual({ eax: c0.eax - 13, edx: c0.edx - 7 });
+    expect(freeCounts(sim)).toEqual({ eax: c0.eax - 13, edx: c0.edx - 7 });
     expect(sim.vmm.pageFree(fixed, 0)).toBe(1);
     expect(sim.vmm.pageFree(lin, 0)).toBe(1);
-    expect(counts(sim)).toEqual(c0);
+    expect(freeCounts(sim)).toEqual(c0);
   });
 
   for (const pager of ['off', 'random', 'aggressive'] as const) {
     it(`returns to its start value after allocating and freeing every kind of block (pager ${pager})`, async () => {
-      sim = await createSimulator({ pager, seed: 77 });
-      const s = sim;
-      const start = counts(s);
+      const s = await sims.make({ pager, seed: 77 });
+      const start = freeCounts(s);
       const blocks: { hMem: number; flags: number }[] = [];
       const add = (hMem: number, flags = 0) => blocks.push({ hMem, flags });
 
@@ -129,7 +117,7 @@ describe('free page count', () => {
       expect(s.vmm.pageDecommit((rs >>> 12) + 11, 2, 0)).toBe(1);
 
       for (let i = 0; i < 20; i++) s.pager.pass();
-      const mid = counts(s);
+      const mid = freeCounts(s);
       expect(mid.eax).toBeLessThan(start.eax);
 
       // Tear everything down.
@@ -139,27 +127,27 @@ describe('free page count', () => {
       expect(s.vmm.linPageUnLock(locked >>> 12, 3, 0)).toBe(1);
       expect(s.vmm.linPageUnLock((rs >>> 12) + 6, 3, 0)).toBe(1);
       for (const b of blocks) expect(s.vmm.pageFree(b.hMem, b.flags), (b.hMem >>> 0).toString(16)).toBe(1);
-      expect(counts(s)).toEqual(start);
+      expect(freeCounts(s)).toEqual(start);
     });
   }
 
   it('freeing memory that is still locked (and aliased) gives every frame back too', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 78 });
-    const start = counts(sim);
+    const sim = await sims.make({ pager: 'aggressive', seed: 78 });
+    const start = freeCounts(sim);
     const lin = ok(sim, sim.vmm.pageAllocate(6, PG_SYS, 0, 0, 0, 0, null, 0));
     expect(sim.vmm.linPageLock(lin >>> 12, 6, 0)).toBe(1);
     expect(sim.vmm.linPageLock(lin >>> 12, 6, 0)).toBe(1);
     const alias = ok(sim, sim.vmm.linPageLock(lin >>> 12, 6, PAGEMAPGLOBAL));
     expect(sim.vmm.pageFree(lin, 0)).toBe(1);
-    expect(counts(sim)).toEqual(start);
+    expect(freeCounts(sim)).toEqual(start);
     // The leaked alias maps nothing the allocator owns; tearing it down changes no count.
     expect(sim.vmm.linPageUnLock(alias >>> 12, 6, PAGEMAPGLOBAL)).toBe(1);
-    expect(counts(sim)).toEqual(start);
+    expect(freeCounts(sim)).toEqual(start);
   });
 
   it('quarantined frames count as free and can really be allocated', async () => {
-    sim = await createSimulator({ memory: 2 << 20, pager: 'aggressive', seed: 79 });
-    const start = counts(sim);
+    const sim = await sims.make({ memory: 2 << 20, pager: 'aggressive', seed: 79 });
+    const start = freeCounts(sim);
     // Churn: every unlock and pager pass sends frames through the quarantine.
     const lin = ok(sim, sim.vmm.pageAllocate(64, PG_SYS, 0, 0, 0, 0, null, 0));
     for (let r = 0; r < 5; r++) {
@@ -169,38 +157,36 @@ describe('free page count', () => {
       sim.pager.pass();
     }
     expect(sim.vmm.pageFree(lin, 0)).toBe(1);
-    const now = counts(sim);
+    const now = freeCounts(sim);
     expect(now).toEqual(start);
     // All of them, quarantined or not, can be taken by a fixed allocation …
     const all = ok(sim, sim.vmm.pageAllocate(now.eax, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED));
-    expect(counts(sim)).toEqual({ eax: 0, edx: 0 });
-    const buf = new Uint32Array(now.eax);
-    expect(sim.vmm.copyPageTable(all >>> 12, now.eax, buf, 0)).toBe(1);
-    const fs = new Set([...buf].map((e) => (e & P_PRES ? e >>> 12 : -1)));
+    expect(freeCounts(sim)).toEqual({ eax: 0, edx: 0 });
+    const fs = new Set(ptes(sim, all >>> 12, now.eax).map((e) => (e & P_PRES ? e >>> 12 : -1)));
     expect(fs.has(-1)).toBe(false);
     expect(fs.size).toBe(now.eax);
     // … and then there is no more.
     expect(sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED)).toBe(0);
     expect(sim.vmm.lastError?.code).toBe('insufficient-memory');
     expect(sim.vmm.pageFree(all, 0)).toBe(1);
-    expect(counts(sim)).toEqual(start);
+    expect(freeCounts(sim)).toEqual(start);
   });
 
   it('a quarantined frame is also usable by a contiguous request', async () => {
-    sim = await createSimulator({ memory: 1 << 20, pager: 'aggressive', seed: 80 });
-    const start = counts(sim);
+    const sim = await sims.make({ memory: 1 << 20, pager: 'aggressive', seed: 80 });
+    const start = freeCounts(sim);
     const lin = ok(sim, sim.vmm.pageAllocate(start.eax, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED));
     expect(sim.vmm.pageFree(lin, 0)).toBe(1); // every frame goes back, many through the quarantine
-    expect(counts(sim)).toEqual(start);
+    expect(freeCounts(sim)).toEqual(start);
     const phys = new Uint32Array(1);
     const big = ok(sim, sim.vmm.pageAllocate(128, PG_SYS, 0, 0x7f, 0, 0x100, phys, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED));
     expect(phys[0]).toBe(0x80 * 4096);
     expect(sim.vmm.pageFree(big, 0)).toBe(1);
-    expect(counts(sim)).toEqual(start);
+    expect(freeCounts(sim)).toEqual(start);
   });
 
   it('rejects nonzero flags', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const edx = new Uint32Array([7]);
     expect(sim.vmm.getFreePageCount(1, edx)).toBe(0);
     expect(sim.vmm.lastError?.code).toBe('reserved-flags');

@@ -5,7 +5,7 @@
  * PTE only, which is why PAGEMARKDIRTY exists.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   MEM_COMMIT,
   MEM_FREE,
@@ -23,28 +23,14 @@ import {
   PD_ZEROINIT,
   PR_PRIVATE,
   PageFault,
-  createSimulator,
   type Simulator,
 } from '../src/index.js';
+import { expectUnchanged, faultOf, frames, pte, ptes, query, simulatorsClosedAfterEach } from './helpers.js';
 
 /** PAGEMAPGLOBAL | PAGEMARKDIRTY as the ULONG the services take (JS `|` yields a negative int32). */
 const MAPGLOBAL_MARKDIRTY = (PAGEMAPGLOBAL | PAGEMARKDIRTY) >>> 0;
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-function ptes(s: Simulator, page: number, n: number): number[] {
-  const buf = new Uint32Array(n);
-  expect(s.vmm.copyPageTable(page, n, buf, 0)).toBe(1);
-  return [...buf];
-}
-
-function frames(s: Simulator, page: number, n: number): (number | null)[] {
-  return ptes(s, page, n).map((e) => (e & P_PRES ? (e & ~0xfff) >>> 0 : null));
-}
+const sims = simulatorsClosedAfterEach();
 
 /** Private-arena memory, committed swappable (zero-init, ring 3 read/write). Returns its address. */
 function privateBlock(s: Simulator, n: number): number {
@@ -56,15 +42,9 @@ function privateBlock(s: Simulator, n: number): number {
   return r;
 }
 
-function query(s: Simulator, addr: number): Uint32Array {
-  const mbi = new Uint32Array(7);
-  expect(s.vmm.pageQuery(addr, mbi, 28)).toBe(28);
-  return mbi;
-}
-
 describe('creating a global alias', () => {
   it('returns a page-aligned system-arena address mapping the same frames', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 1 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 1 });
     const orig = privateBlock(sim, 3);
     const alias = sim.vmm.linPageLock(orig >>> 12, 3, PAGEMAPGLOBAL);
     expect(sim.vmm.lastError).toBeNull();
@@ -81,7 +61,7 @@ describe('creating a global alias', () => {
   });
 
   it('data written through either address is visible through the other', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 2 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 2 });
     const orig = privateBlock(sim, 2);
     sim.cpu.write32(orig + 0x10, 0xa1b2c3d4);
     const alias = sim.vmm.linPageLock(orig >>> 12, 2, PAGEMAPGLOBAL);
@@ -100,7 +80,7 @@ describe('creating a global alias', () => {
     // In TypeScript `PAGEMAPGLOBAL | PAGEMARKDIRTY` is the int32 -0x40000000: the same 32 bits as the
     // ULONG 0xC0000000. ddk.ts keeps the constants "so they read exactly as driver code written
     // against the DDK does", and §6.2 item 5 makes this combination legal.
-    sim = await createSimulator({ pager: 'off', seed: 12 });
+    const sim = await sims.make({ pager: 'off', seed: 12 });
     const orig = privateBlock(sim, 1);
     const flags = PAGEMAPGLOBAL | PAGEMARKDIRTY;
     const alias = sim.vmm.linPageLock(orig >>> 12, 1, flags);
@@ -109,52 +89,54 @@ describe('creating a global alias', () => {
   });
 
   it('PAGEMAPGLOBAL with PAGELOCKEDIFDP is refused and changes nothing', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 3 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 3 });
     const orig = privateBlock(sim, 1);
-    const before = sim.fingerprint();
-    expect(sim.vmm.linPageLock(orig >>> 12, 1, PAGEMAPGLOBAL | PAGELOCKEDIFDP)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('invalid-flags');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.linPageLock(orig >>> 12, 1, PAGEMAPGLOBAL | PAGELOCKEDIFDP)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('invalid-flags');
+    });
   });
 });
 
 describe('tearing down a global alias', () => {
   it('the original pages with PAGEMAPGLOBAL fail with not-an-alias and change nothing', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 4 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 4 });
     const orig = privateBlock(sim, 2);
     const alias = sim.vmm.linPageLock(orig >>> 12, 2, PAGEMAPGLOBAL);
-    const before = sim.fingerprint();
-    expect(sim.vmm.linPageUnLock(orig >>> 12, 2, PAGEMAPGLOBAL)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('not-an-alias');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.linPageUnLock(orig >>> 12, 2, PAGEMAPGLOBAL)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('not-an-alias');
+    });
     // A wrong length or a start inside the alias is not the alias either.
-    expect(sim.vmm.linPageUnLock(alias >>> 12, 1, PAGEMAPGLOBAL)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('not-an-alias');
-    expect(sim.vmm.linPageUnLock(alias >>> 12, 3, PAGEMAPGLOBAL)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('not-an-alias');
-    expect(sim.vmm.linPageUnLock((alias >>> 12) + 1, 1, PAGEMAPGLOBAL)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('not-an-alias');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.linPageUnLock(alias >>> 12, 1, PAGEMAPGLOBAL)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('not-an-alias');
+      expect(sim.vmm.linPageUnLock(alias >>> 12, 3, PAGEMAPGLOBAL)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('not-an-alias');
+      expect(sim.vmm.linPageUnLock((alias >>> 12) + 1, 1, PAGEMAPGLOBAL)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('not-an-alias');
+    });
   });
 
   it('the alias without PAGEMAPGLOBAL fails with alias-needs-mapglobal and changes nothing', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 5 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 5 });
     const orig = privateBlock(sim, 2);
     const alias = sim.vmm.linPageLock(orig >>> 12, 2, PAGEMAPGLOBAL);
-    const before = sim.fingerprint();
-    expect(sim.vmm.linPageUnLock(alias >>> 12, 2, 0)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('alias-needs-mapglobal');
-    expect(sim.vmm.linPageUnLock((alias >>> 12) + 1, 1, 0)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('alias-needs-mapglobal');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.linPageUnLock(alias >>> 12, 2, 0)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('alias-needs-mapglobal');
+      expect(sim.vmm.linPageUnLock((alias >>> 12) + 1, 1, 0)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('alias-needs-mapglobal');
+    });
     // The alias is not a handle either.
-    expect(sim.vmm.pageFree(alias, 0)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('not-freeable');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.pageFree(alias, 0)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('not-freeable');
+    });
   });
 
   it('after the alias unlock the originals are unlocked (movable) and the alias range is free', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 6 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 6 });
     const orig = privateBlock(sim, 2);
     const alias = sim.vmm.linPageLock(orig >>> 12, 2, MAPGLOBAL_MARKDIRTY);
     sim.cpu.write32(alias + 4096 + 8, 0x600dcafe);
@@ -173,13 +155,7 @@ describe('tearing down a global alias', () => {
     const q = query(sim, alias);
     expect(q[0]).toBe(alias);
     expect(q[4]).toBe(MEM_FREE);
-    try {
-      sim.cpu.read8(alias);
-      expect.unreachable('reading a freed alias must fault');
-    } catch (e) {
-      expect(e).toBeInstanceOf(PageFault);
-      expect((e as PageFault).reason).toBe('free');
-    }
+    expect(faultOf(() => sim.cpu.read8(alias)), 'reading a freed alias must fault').toBe('free');
     expect(sim.vmm.linPageUnLock(alias >>> 12, 2, PAGEMAPGLOBAL)).toBe(0);
     expect(sim.vmm.lastError?.code).toBe('not-an-alias');
     // PAGEMARKDIRTY made the data survive the pager.
@@ -188,7 +164,7 @@ describe('tearing down a global alias', () => {
   });
 
   it('an alias lock nests with a plain lock: tearing the alias down leaves the plain lock', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 7 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 7 });
     const orig = privateBlock(sim, 2);
     expect(sim.vmm.linPageLock(orig >>> 12, 2, 0)).toBe(1);
     const a1 = sim.vmm.linPageLock(orig >>> 12, 2, PAGEMAPGLOBAL);
@@ -207,7 +183,7 @@ describe('tearing down a global alias', () => {
   });
 
   it('unlocking the original pages instead (no PAGEMAPGLOBAL) drops their lock and leaves a stale alias behind', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 13 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 13 });
     const orig = privateBlock(sim, 1);
     const alias = sim.vmm.linPageLock(orig >>> 12, 1, PAGEMAPGLOBAL);
     sim.cpu.write32(orig, 0x77777777);
@@ -230,7 +206,7 @@ describe('tearing down a global alias', () => {
   });
 
   it('two aliases of the same pages: each one still works after the other is gone', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 8 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 8 });
     const orig = privateBlock(sim, 1);
     const a1 = sim.vmm.linPageLock(orig >>> 12, 1, PAGEMAPGLOBAL);
     const a2 = sim.vmm.linPageLock(orig >>> 12, 1, PAGEMAPGLOBAL);
@@ -247,62 +223,59 @@ describe('tearing down a global alias', () => {
 
 describe('dirty tracking through an alias', () => {
   it('CPU writes through the alias set P_DIRTY on the alias PTE only', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 9 });
+    const sim = await sims.make({ pager: 'off', seed: 9 });
     const orig = privateBlock(sim, 1);
     const alias = sim.vmm.linPageLock(orig >>> 12, 1, PAGEMAPGLOBAL);
-    expect(ptes(sim, orig >>> 12, 1)[0]! & P_DIRTY).toBe(0);
-    expect(ptes(sim, alias >>> 12, 1)[0]! & P_DIRTY).toBe(0);
+    expect(pte(sim, orig >>> 12) & P_DIRTY).toBe(0);
+    expect(pte(sim, alias >>> 12) & P_DIRTY).toBe(0);
     sim.cpu.write8(alias + 1, 0x42);
-    const pa = ptes(sim, alias >>> 12, 1)[0]!;
-    const po = ptes(sim, orig >>> 12, 1)[0]!;
+    const pa = pte(sim, alias >>> 12);
+    const po = pte(sim, orig >>> 12);
     expect(pa & (P_DIRTY | P_ACC)).toBe(P_DIRTY | P_ACC);
     expect(po & P_DIRTY).toBe(0);
     // A read through the original sets only its accessed bit.
     expect(sim.cpu.read8(orig + 1)).toBe(0x42);
-    expect(ptes(sim, orig >>> 12, 1)[0]! & (P_DIRTY | P_ACC)).toBe(P_ACC);
+    expect(pte(sim, orig >>> 12) & (P_DIRTY | P_ACC)).toBe(P_ACC);
   });
 
   it('PAGEMARKDIRTY marks the original pages dirty at lock time', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 10 });
+    const sim = await sims.make({ pager: 'off', seed: 10 });
     const orig = privateBlock(sim, 2);
     const alias = sim.vmm.linPageLock(orig >>> 12, 2, MAPGLOBAL_MARKDIRTY);
     expect(alias).not.toBe(0);
     for (const e of ptes(sim, orig >>> 12, 2)) expect(e & (P_PRES | P_DIRTY)).toBe(P_PRES | P_DIRTY);
   });
 
-  it('without PAGEMARKDIRTY, data written only through the alias is lost when the clean original is discarded', async () => {
-    // The documented consequence (services.ts: "the reason PAGEMARKDIRTY exists"; core.ts pageOut).
-    sim = await createSimulator({ pager: 'off', seed: 11 });
-    const orig = privateBlock(sim, 1);
-    const alias = sim.vmm.linPageLock(orig >>> 12, 1, PAGEMAPGLOBAL);
-    sim.cpu.write32(alias, 0xdeadbeef);
-    expect(sim.vmm.linPageUnLock(alias >>> 12, 1, PAGEMAPGLOBAL)).toBe(1);
-    const d0 = sim.pager.stats.discards;
-    for (let i = 0; i < 100 && (ptes(sim, orig >>> 12, 1)[0]! & P_PRES) !== 0; i++) sim.pager.pass();
-    expect(ptes(sim, orig >>> 12, 1)[0]! & P_PRES).toBe(0);
-    expect(sim.pager.stats.discards).toBe(d0 + 1);
-    expect(sim.cpu.read32(orig)).toBe(0);
-  });
-
-  it('with PAGEMARKDIRTY the same write survives the page-out', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 11 });
-    const orig = privateBlock(sim, 1);
-    const alias = sim.vmm.linPageLock(orig >>> 12, 1, MAPGLOBAL_MARKDIRTY);
-    sim.cpu.write32(alias, 0xdeadbeef);
-    expect(sim.vmm.linPageUnLock(alias >>> 12, 1, PAGEMAPGLOBAL)).toBe(1);
-    const w0 = sim.pager.stats.pageOuts;
-    for (let i = 0; i < 100 && (ptes(sim, orig >>> 12, 1)[0]! & P_PRES) !== 0; i++) sim.pager.pass();
-    expect(ptes(sim, orig >>> 12, 1)[0]! & P_PRES).toBe(0);
-    expect(sim.pager.stats.pageOuts).toBe(w0 + 1);
-    expect(sim.cpu.read32(orig)).toBe(0xdeadbeef);
-  });
+  // The documented consequence (services.ts: "the reason PAGEMARKDIRTY exists"; core.ts pageOut).
+  for (const { title, lockFlags, leavesBy, readBack } of [
+    {
+      title: 'without PAGEMARKDIRTY, data written only through the alias is lost when the clean original is discarded',
+      lockFlags: PAGEMAPGLOBAL,
+      leavesBy: 'discards',
+      readBack: 0,
+    },
+    { title: 'with PAGEMARKDIRTY the same write survives the page-out', lockFlags: MAPGLOBAL_MARKDIRTY, leavesBy: 'pageOuts', readBack: 0xdeadbeef },
+  ] as const) {
+    it(title, async () => {
+      const sim = await sims.make({ pager: 'off', seed: 11 });
+      const orig = privateBlock(sim, 1);
+      const alias = sim.vmm.linPageLock(orig >>> 12, 1, lockFlags);
+      sim.cpu.write32(alias, 0xdeadbeef);
+      expect(sim.vmm.linPageUnLock(alias >>> 12, 1, PAGEMAPGLOBAL)).toBe(1);
+      const n0 = sim.pager.stats[leavesBy];
+      for (let i = 0; i < 100 && (pte(sim, orig >>> 12) & P_PRES) !== 0; i++) sim.pager.pass();
+      expect(pte(sim, orig >>> 12) & P_PRES).toBe(0);
+      expect(sim.pager.stats[leavesBy]).toBe(n0 + 1);
+      expect(sim.cpu.read32(orig)).toBe(readBack);
+    });
+  }
 });
 
 describe('aliases of memory without a pager', () => {
   it('an alias of private _PageCommitPhys memory (the caller\'s own PCC_NOLIN frame) is usable', async () => {
     // §4.14: such pages are safe at interrupt time only once locked with _LinPageLock; §1.5: to reach
     // private-arena memory from any context, lock it with PAGEMAPGLOBAL. Nothing here ever moves.
-    sim = await createSimulator({ pager: 'aggressive', seed: 14 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 14 });
     const phys = sim.vmm.pageCommitContig(0, 1, PCC_NOLIN, 0, 0, 0x1000);
     expect(phys).not.toBe(0xffffffff);
     const r = sim.vmm.pageReserve(PR_PRIVATE, 1, 0);
@@ -318,7 +291,7 @@ describe('aliases of memory without a pager', () => {
   });
 
   it('an alias of an alias is usable while the first alias (and so the lock) is alive', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 15 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 15 });
     const orig = privateBlock(sim, 1);
     sim.cpu.write32(orig, 0x1234);
     const a1 = sim.vmm.linPageLock(orig >>> 12, 1, PAGEMAPGLOBAL);

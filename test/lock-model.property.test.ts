@@ -13,6 +13,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { P_PRES, PAGEMARKDIRTY, PAGEZEROINIT, PG_SYS, createSimulator, type Simulator } from '../src/index.js';
+import { frameNumber, pte } from './helpers.js';
 
 const BLOCKS = 3;
 const PAGES = 4; // per block
@@ -31,12 +32,14 @@ interface Real {
   bases: number[];
 }
 
+/** The linear page of global page `gp` (block gp / PAGES, page gp % PAGES in it). */
+function pageOf(bases: readonly number[], gp: number): number {
+  return (bases[Math.floor(gp / PAGES)]! >>> 12) + (gp % PAGES);
+}
+
 function frameOf(r: Real, gp: number): number | null {
-  const buf = new Uint32Array(1);
-  const page = (r.bases[Math.floor(gp / PAGES)]! >>> 12) + (gp % PAGES);
-  expect(r.sim.vmm.copyPageTable(page, 1, buf, 0)).toBe(1);
-  const e = buf[0]!;
-  return e & P_PRES ? e >>> 12 : null;
+  const e = pte(r.sim, pageOf(r.bases, gp));
+  return e & P_PRES ? frameNumber(e) : null;
 }
 
 function checkInvariants(m: Model, r: Real): void {
@@ -45,20 +48,39 @@ function checkInvariants(m: Model, r: Real): void {
   }
 }
 
+/** Every byte of every block reads back as the model says. */
+function expectModelBytes(m: Model, r: Real): void {
+  for (let b = 0; b < BLOCKS; b++) {
+    expect(Buffer.compare(r.sim.cpu.readBytes(r.bases[b]!, BLOCK_BYTES), m.bytes.subarray(b * BLOCK_BYTES, (b + 1) * BLOCK_BYTES))).toBe(0);
+  }
+}
+
+/** A command that can always run; the invariants are checked after every one. */
+abstract class Step implements fc.Command<Model, Real> {
+  check(): boolean {
+    return true;
+  }
+  run(m: Model, r: Real): void {
+    this.apply(m, r);
+    checkInvariants(m, r);
+  }
+  protected abstract apply(m: Model, r: Real): void;
+  abstract toString(): string;
+}
+
 type Via = 'lin' | 'handle';
 
-class Lock implements fc.Command<Model, Real> {
+class Lock extends Step {
   constructor(
     readonly block: number,
     readonly off: number,
     readonly n: number,
     readonly via: Via,
     readonly dirty: boolean,
-  ) {}
-  check(): boolean {
-    return true;
+  ) {
+    super();
   }
-  run(m: Model, r: Real): void {
+  protected override apply(m: Model, r: Real): void {
     const base = r.bases[this.block]!;
     const rv =
       this.via === 'lin'
@@ -73,24 +95,22 @@ class Lock implements fc.Command<Model, Real> {
       if (m.counts[gp] === 0) m.frames[gp] = f;
       m.counts[gp]!++;
     }
-    checkInvariants(m, r);
   }
-  toString(): string {
+  override toString(): string {
     return `lock(${this.via}, b${this.block}+${this.off}, ${this.n}${this.dirty ? ', MARKDIRTY' : ''})`;
   }
 }
 
-class Unlock implements fc.Command<Model, Real> {
+class Unlock extends Step {
   constructor(
     readonly block: number,
     readonly off: number,
     readonly n: number,
     readonly via: Via,
-  ) {}
-  check(): boolean {
-    return true;
+  ) {
+    super();
   }
-  run(m: Model, r: Real): void {
+  protected override apply(m: Model, r: Real): void {
     const base = r.bases[this.block]!;
     const gps = Array.from({ length: this.n }, (_, i) => this.block * PAGES + this.off + i);
     const shouldFail = gps.some((gp) => m.counts[gp] === 0);
@@ -108,63 +128,56 @@ class Unlock implements fc.Command<Model, Real> {
         if (m.counts[gp] === 0) m.frames[gp] = null;
       }
     }
-    checkInvariants(m, r);
   }
-  toString(): string {
+  override toString(): string {
     return `unlock(${this.via}, b${this.block}+${this.off}, ${this.n})`;
   }
 }
 
-class Pager implements fc.Command<Model, Real> {
-  constructor(readonly kind: 'pass' | 'step') {}
-  check(): boolean {
-    return true;
+class Pager extends Step {
+  constructor(readonly kind: 'pass' | 'step') {
+    super();
   }
-  run(m: Model, r: Real): void {
+  protected override apply(_m: Model, r: Real): void {
     if (this.kind === 'pass') r.sim.pager.pass();
     else r.sim.pager.step();
-    checkInvariants(m, r);
   }
-  toString(): string {
+  override toString(): string {
     return `pager.${this.kind}()`;
   }
 }
 
-class CpuWrite implements fc.Command<Model, Real> {
+class CpuWrite extends Step {
   constructor(
     readonly block: number,
     readonly at: number,
     readonly data: Uint8Array,
-  ) {}
-  check(): boolean {
-    return true;
+  ) {
+    super();
   }
-  run(m: Model, r: Real): void {
+  protected override apply(m: Model, r: Real): void {
     r.sim.cpu.writeBytes(r.bases[this.block]! + this.at, this.data);
     m.bytes.set(this.data, this.block * BLOCK_BYTES + this.at);
-    checkInvariants(m, r);
   }
-  toString(): string {
+  override toString(): string {
     return `write(b${this.block}+0x${this.at.toString(16)}, ${this.data.length} bytes)`;
   }
 }
 
-class CpuRead implements fc.Command<Model, Real> {
+class CpuRead extends Step {
   constructor(
     readonly block: number,
     readonly at: number,
     readonly len: number,
-  ) {}
-  check(): boolean {
-    return true;
+  ) {
+    super();
   }
-  run(m: Model, r: Real): void {
+  protected override apply(m: Model, r: Real): void {
     const got = r.sim.cpu.readBytes(r.bases[this.block]! + this.at, this.len);
     const start = this.block * BLOCK_BYTES + this.at;
     expect(Buffer.compare(got, m.bytes.subarray(start, start + this.len)), this.toString()).toBe(0);
-    checkInvariants(m, r);
   }
-  toString(): string {
+  override toString(): string {
     return `read(b${this.block}+0x${this.at.toString(16)}, ${this.len})`;
   }
 }
@@ -212,20 +225,17 @@ describe('lock model (fast-check)', () => {
             frames: new Array<number | null>(BLOCKS * PAGES).fill(null),
             bytes: new Uint8Array(BLOCKS * BLOCK_BYTES),
           };
-          fc.modelRun(() => ({ model, real: { sim, bases } }), cmds);
+          const real: Real = { sim, bases };
+          fc.modelRun(() => ({ model, real }), cmds);
           // Finally: every byte, then unlock everything the model says is locked, then every byte again.
-          for (let b = 0; b < BLOCKS; b++) {
-            expect(Buffer.compare(sim.cpu.readBytes(bases[b]!, BLOCK_BYTES), model.bytes.subarray(b * BLOCK_BYTES, (b + 1) * BLOCK_BYTES))).toBe(0);
-          }
+          expectModelBytes(model, real);
           for (let gp = 0; gp < BLOCKS * PAGES; gp++) {
-            const page = (bases[Math.floor(gp / PAGES)]! >>> 12) + (gp % PAGES);
+            const page = pageOf(bases, gp);
             for (let k = model.counts[gp]!; k > 0; k--) expect(sim.vmm.linPageUnLock(page, 1, 0)).toBe(1);
             expect(sim.vmm.linPageUnLock(page, 1, 0)).toBe(0);
           }
           for (let i = 0; i < 5; i++) sim.pager.pass();
-          for (let b = 0; b < BLOCKS; b++) {
-            expect(Buffer.compare(sim.cpu.readBytes(bases[b]!, BLOCK_BYTES), model.bytes.subarray(b * BLOCK_BYTES, (b + 1) * BLOCK_BYTES))).toBe(0);
-          }
+          expectModelBytes(model, real);
         } finally {
           await sim.close();
         }

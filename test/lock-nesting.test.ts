@@ -4,7 +4,7 @@
  * same counters as _LinPageLock, and PAGELOCKEDIFDP is a successful no-op (no DOS paging, §1.11).
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   P_ACC,
   P_PRES,
@@ -15,38 +15,12 @@ import {
   PC_LOCKEDIFDP,
   PC_WRITEABLE,
   PD_ZEROINIT,
-  PG_SYS,
   PR_SYSTEM,
-  createSimulator,
   type Simulator,
 } from '../src/index.js';
+import { allocSwappable, expectFailure, expectUnchanged, frameOf, pte, simulatorsClosedAfterEach } from './helpers.js';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-/** The page's PTE as _CopyPageTable reports it. */
-function pteOf(s: Simulator, page: number): number {
-  const buf = new Uint32Array(1);
-  expect(s.vmm.copyPageTable(page, 1, buf, 0)).toBe(1);
-  return buf[0]!;
-}
-
-/** The page's physical frame address, or null when it is not present. */
-function frameOf(s: Simulator, page: number): number | null {
-  const e = pteOf(s, page);
-  return e & P_PRES ? (e & ~0xfff) >>> 0 : null;
-}
-
-/** A swappable zero-init block in the system arena; returns its linear address. */
-function allocSwappable(s: Simulator, npages: number, flags = PAGEZEROINIT): number {
-  const lin = s.vmm.pageAllocate(npages, PG_SYS, 0, 0, 0, 0, null, flags);
-  expect(s.vmm.lastError).toBeNull();
-  expect(lin).not.toBe(0);
-  return lin;
-}
+const sims = simulatorsClosedAfterEach();
 
 /** Gives the pager something to do: bring a few unrelated swappable pages in, then run a pass. */
 function churn(s: Simulator, filler: number, npages: number, rounds: number): void {
@@ -58,7 +32,7 @@ function churn(s: Simulator, filler: number, npages: number, rounds: number): vo
 
 describe('nested locks', () => {
   it('5 locks need 5 unlocks: the frame holds through 4 unlocks under the aggressive pager, moves after the 5th', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 11 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 11 });
     const lin = allocSwappable(sim, 1);
     const filler = allocSwappable(sim, 8);
     const page = lin >>> 12;
@@ -82,7 +56,7 @@ describe('nested locks', () => {
   });
 
   it('a 6th unlock fails with not-locked and changes nothing', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 12 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 12 });
     const lin = allocSwappable(sim, 2);
     const page = lin >>> 12;
     sim.cpu.write8(lin, 0x5a);
@@ -90,29 +64,26 @@ describe('nested locks', () => {
     for (let i = 0; i < 5; i++) expect(sim.vmm.linPageUnLock(page, 1, 0)).toBe(1);
     // Touch it again: the page comes back in (the aggressive pager may take it right out again).
     expect(sim.cpu.read8(lin)).toBe(0x5a);
-    const before = sim.fingerprint();
-    expect(sim.vmm.linPageUnLock(page, 1, 0)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('not-locked');
-    expect(sim.vmm.lastError?.service).toBe('_LinPageUnLock');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => expectFailure(sim, sim.vmm.linPageUnLock(page, 1, 0), 0, '_LinPageUnLock', 'not-locked'));
     // The same through _PageUnLock.
-    expect(sim.vmm.pageUnLock(lin, 1, 0, 0)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('not-locked');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.pageUnLock(lin, 1, 0, 0)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('not-locked');
+    });
   });
 
   it('an unlock over a range where one page is not locked unlocks none of them', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 13 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 13 });
     const lin = allocSwappable(sim, 3);
     const page = lin >>> 12;
     expect(sim.vmm.linPageLock(page, 2, 0)).toBe(1); // pages 0 and 1, count 1 each
     sim.cpu.read8(lin + 2 * 4096); // page 2 present but unlocked
     const f0 = frameOf(sim, page);
     const f1 = frameOf(sim, page + 1);
-    const before = sim.fingerprint();
-    expect(sim.vmm.linPageUnLock(page, 3, 0)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('not-locked');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.linPageUnLock(page, 3, 0)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('not-locked');
+    });
     for (let i = 0; i < 200; i++) sim.pager.pass();
     expect(frameOf(sim, page)).toBe(f0);
     expect(frameOf(sim, page + 1)).toBe(f1);
@@ -123,7 +94,7 @@ describe('nested locks', () => {
   });
 
   it('overlapping lock ranges count per page', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 14 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 14 });
     const lin = allocSwappable(sim, 3);
     const page = lin >>> 12;
     expect(sim.vmm.linPageLock(page, 2, 0)).toBe(1); // counts 1 1 0
@@ -142,28 +113,28 @@ describe('nested locks', () => {
 
 describe('PAGEMARKPAGEOUT', () => {
   it('clears P_ACC only on the unlock that brings the count to 0', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 15 });
+    const sim = await sims.make({ pager: 'off', seed: 15 });
     const hMem = allocSwappable(sim, 1);
     const page = hMem >>> 12;
     expect(sim.vmm.pageLock(hMem, 1, 0, 0)).toBe(1);
     expect(sim.vmm.pageLock(hMem, 1, 0, 0)).toBe(1);
     sim.cpu.read8(hMem);
-    expect(pteOf(sim, page) & P_ACC).toBe(P_ACC);
+    expect(pte(sim, page) & P_ACC).toBe(P_ACC);
     expect(sim.vmm.pageUnLock(hMem, 1, 0, PAGEMARKPAGEOUT)).toBe(1);
-    expect(pteOf(sim, page) & P_ACC).toBe(P_ACC);
+    expect(pte(sim, page) & P_ACC).toBe(P_ACC);
     expect(sim.vmm.pageUnLock(hMem, 1, 0, PAGEMARKPAGEOUT)).toBe(1);
-    expect(pteOf(sim, page) & (P_PRES | P_ACC)).toBe(P_PRES);
+    expect(pte(sim, page) & (P_PRES | P_ACC)).toBe(P_PRES);
     // _LinPageUnLock takes it too (3.1 docs).
     expect(sim.vmm.linPageLock(page, 1, 0)).toBe(1);
     sim.cpu.read8(hMem);
     expect(sim.vmm.linPageUnLock(page, 1, PAGEMARKPAGEOUT)).toBe(1);
-    expect(pteOf(sim, page) & (P_PRES | P_ACC)).toBe(P_PRES);
+    expect(pte(sim, page) & (P_PRES | P_ACC)).toBe(P_PRES);
   });
 });
 
 describe('_PageLock / _PageUnLock share the _LinPageLock counters', () => {
   it('two linear locks and one handle lock need three unlocks, in any mix of services', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 21 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 21 });
     const hMem = allocSwappable(sim, 3);
     const filler = allocSwappable(sim, 4);
     const page = (hMem >>> 12) + 1; // the middle page: PageOff 1
@@ -189,7 +160,7 @@ describe('_PageLock / _PageUnLock share the _LinPageLock counters', () => {
   });
 
   it('a _PageLock is undone by _LinPageUnLock', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 22 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 22 });
     const hMem = allocSwappable(sim, 2);
     expect(sim.vmm.pageLock(hMem, 2, 0, 0)).toBe(1);
     const f = frameOf(sim, hMem >>> 12);
@@ -201,7 +172,7 @@ describe('_PageLock / _PageUnLock share the _LinPageLock counters', () => {
   });
 
   it('PAGELOCKED at allocation is one lock: one unlock succeeds, the second fails', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 23 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 23 });
     const hMem = allocSwappable(sim, 2, PAGELOCKED | PAGEZEROINIT);
     const f0 = frameOf(sim, hMem >>> 12);
     expect(f0).not.toBeNull();
@@ -213,25 +184,25 @@ describe('_PageLock / _PageUnLock share the _LinPageLock counters', () => {
   });
 
   it('_PageLock past the end of the block fails and locks nothing', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 24 });
+    const sim = await sims.make({ pager: 'off', seed: 24 });
     const hMem = allocSwappable(sim, 2);
-    const before = sim.fingerprint();
-    expect(sim.vmm.pageLock(hMem, 2, 1, 0)).toBe(0);
-    expect(sim.vmm.lastError?.code).toBe('invalid-range');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.pageLock(hMem, 2, 1, 0)).toBe(0);
+      expect(sim.vmm.lastError?.code).toBe('invalid-range');
+    });
   });
 });
 
 describe('PAGELOCKEDIFDP without DOS paging', () => {
   it('_LinPageLock(PAGELOCKEDIFDP) succeeds and changes nothing: the page is not locked', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 31 });
+    const sim = await sims.make({ pager: 'off', seed: 31 });
     const lin = allocSwappable(sim, 2);
     const page = lin >>> 12;
     sim.cpu.write8(lin, 7);
-    const before = sim.fingerprint();
-    expect(sim.vmm.linPageLock(page, 2, PAGELOCKEDIFDP)).not.toBe(0);
-    expect(sim.vmm.lastError).toBeNull();
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.linPageLock(page, 2, PAGELOCKEDIFDP)).not.toBe(0);
+      expect(sim.vmm.lastError).toBeNull();
+    });
     // Not locked: a plain unlock fails, and the pager may take the page.
     expect(sim.vmm.linPageUnLock(page, 1, 0)).toBe(0);
     expect(sim.vmm.lastError?.code).toBe('not-locked');
@@ -241,17 +212,15 @@ describe('PAGELOCKEDIFDP without DOS paging', () => {
   });
 
   it('_PageLock(PAGELOCKEDIFDP) is a no-op success', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 32 });
+    const sim = await sims.make({ pager: 'off', seed: 32 });
     const hMem = allocSwappable(sim, 2);
-    const before = sim.fingerprint();
-    expect(sim.vmm.pageLock(hMem, 2, 0, PAGELOCKEDIFDP)).toBe(1);
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => expect(sim.vmm.pageLock(hMem, 2, 0, PAGELOCKEDIFDP)).toBe(1));
     expect(sim.vmm.pageUnLock(hMem, 2, 0, 0)).toBe(0);
     expect(sim.vmm.lastError?.code).toBe('not-locked');
   });
 
   it('unlock with PAGELOCKEDIFDP neither fails on an unlocked page nor drops a real lock', async () => {
-    sim = await createSimulator({ pager: 'aggressive', seed: 33 });
+    const sim = await sims.make({ pager: 'aggressive', seed: 33 });
     const hMem = allocSwappable(sim, 1);
     const page = hMem >>> 12;
     // Unlocked page: succeeds (mirror of the no-op lock).
@@ -271,7 +240,7 @@ describe('PAGELOCKEDIFDP without DOS paging', () => {
   });
 
   it('_PageAllocate(PAGELOCKEDIFDP) and _PageCommit(PC_LOCKEDIFDP) leave the pages unlocked and not present', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 34 });
+    const sim = await sims.make({ pager: 'off', seed: 34 });
     const hMem = allocSwappable(sim, 2, PAGELOCKEDIFDP);
     expect(frameOf(sim, hMem >>> 12)).toBeNull();
     expect(sim.vmm.pageUnLock(hMem, 2, 0, 0)).toBe(0);
@@ -286,7 +255,7 @@ describe('PAGELOCKEDIFDP without DOS paging', () => {
   });
 
   it('PAGELOCKEDIFDP still validates the range: uncommitted pages fail', async () => {
-    sim = await createSimulator({ pager: 'off', seed: 35 });
+    const sim = await sims.make({ pager: 'off', seed: 35 });
     const r = sim.vmm.pageReserve(PR_SYSTEM, 2, 0);
     expect(sim.vmm.linPageLock(r >>> 12, 2, PAGELOCKEDIFDP)).toBe(0);
     expect(sim.vmm.lastError?.code).toBe('not-committed');

@@ -5,7 +5,7 @@
  * the service returns the 28 bytes written.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   MEM_COMMIT,
   MEM_FREE,
@@ -21,15 +21,11 @@ import {
   PD_ZEROINIT,
   PG_SYS,
   PG_VM,
-  createSimulator,
   type Simulator,
 } from '../src/index.js';
+import { expectUnchanged, simulatorsClosedAfterEach } from './helpers.js';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
+const sims = simulatorsClosedAfterEach();
 
 interface Mbi {
   BaseAddress: number;
@@ -63,7 +59,7 @@ function reserveAt(s: Simulator, page: number, n: number): number {
 
 describe('free regions', () => {
   it('a free region runs from the page-rounded address to the next block', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     reserveAt(sim, X, 4);
     reserveAt(sim, X + 0x10, 4);
     const q = query(sim, (X + 4) * 4096 + 0x123);
@@ -78,7 +74,7 @@ describe('free regions', () => {
   });
 
   it('a free region with no block after it ends where the invalid region starts', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     reserveAt(sim, X, 2);
     const q = query(sim, (X + 2) * 4096);
     expect(q.State).toBe(MEM_FREE);
@@ -89,7 +85,7 @@ describe('free regions', () => {
   });
 
   it('freeing a block makes its range part of the surrounding free region', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const a = reserveAt(sim, X, 4);
     reserveAt(sim, X + 8, 1);
     expect(sim.vmm.pageFree(a, 0)).toBe(1);
@@ -101,7 +97,7 @@ describe('free regions', () => {
 
 describe('reserved and committed runs', () => {
   it('splits reserved and committed runs, in DDK field order', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const base = reserveAt(sim, X, 10);
     expect(sim.vmm.pageCommit(X + 2, 4, PD_ZEROINIT, 0, RW)).toBe(1);
 
@@ -132,7 +128,7 @@ describe('reserved and committed runs', () => {
   });
 
   it('a query from the middle of a run reports the rest of the run', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const base = reserveAt(sim, X, 10);
     expect(sim.vmm.pageCommit(X + 2, 4, PD_ZEROINIT, 0, RW)).toBe(1);
     const q = query(sim, base + 4 * 4096);
@@ -142,7 +138,7 @@ describe('reserved and committed runs', () => {
   });
 
   it('residency does not split a run: present and paged-out pages of one commit are one region', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const base = reserveAt(sim, X, 4);
     expect(sim.vmm.pageCommit(X, 4, PD_ZEROINIT, 0, RW)).toBe(1);
     sim.cpu.write8(base + 4096, 1); // page 1 present, the others not
@@ -150,7 +146,7 @@ describe('reserved and committed runs', () => {
   });
 
   it('two adjacent blocks with identical attributes are two regions', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const a = reserveAt(sim, X, 3);
     const b = reserveAt(sim, X + 3, 5);
     expect(sim.vmm.pageCommit(X, 3, PD_ZEROINIT, 0, RW)).toBe(1);
@@ -166,7 +162,7 @@ describe('reserved and committed runs', () => {
   });
 
   it('runs split where the protection differs (made with _PageModifyPermissions)', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const base = reserveAt(sim, X, 8);
     expect(sim.vmm.pageCommit(X, 8, PD_ZEROINIT, 0, RW)).toBe(1);
     expect(query(sim, base).RegionSize).toBe(8 * 4096);
@@ -192,7 +188,7 @@ describe('reserved and committed runs', () => {
   });
 
   it('a _PageAllocate block reports its allocation protection and base', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const vm = sim.vmm.getSysVMHandle();
     const shared = sim.vmm.pageAllocate(3, PG_VM, vm, 0, 0, 0, null, PAGEZEROINIT);
     expect(sim.vmm.lastError).toBeNull();
@@ -214,7 +210,7 @@ describe('reserved and committed runs', () => {
   });
 
   it('decommitting the middle of a run splits it', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const base = reserveAt(sim, X, 6);
     expect(sim.vmm.pageCommit(X, 6, PD_ZEROINIT, 0, RW)).toBe(1);
     expect(sim.vmm.pageDecommit(X + 2, 1, 0)).toBe(1);
@@ -228,14 +224,14 @@ describe('reserved and committed runs', () => {
 
 describe('arguments', () => {
   it('returns 28 even when cbmbi is larger', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const m = new Uint32Array(8).fill(0xabababab);
     expect(sim.vmm.pageQuery(0xe0000000, m, 32)).toBe(28);
     expect(m[7]).toBe(0xabababab); // nothing written past the 28 bytes
   });
 
   it('cbmbi < 28 fails and writes nothing', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const m = new Uint32Array(7).fill(0x5a5a5a5a);
     expect(sim.vmm.pageQuery(0xe0000000, m, 27)).toBe(0);
     expect(sim.vmm.lastError?.code).toBe('buffer-too-small');
@@ -244,14 +240,14 @@ describe('arguments', () => {
   });
 
   it('a structure shorter than 7 DWORDs fails', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const m = new Uint32Array(6);
     expect(sim.vmm.pageQuery(0xe0000000, m, 28)).toBe(0);
     expect(sim.vmm.lastError?.code).toBe('buffer-too-small');
   });
 
   it('an address in the invalid region fails', async () => {
-    sim = await createSimulator({ pager: 'off' });
+    const sim = await sims.make({ pager: 'off' });
     const m = new Uint32Array(7).fill(1);
     for (const a of [0xffc00000, 0xfffe0000, 0xffffffff]) {
       expect(sim.vmm.pageQuery(a, m, 28)).toBe(0);
@@ -261,11 +257,11 @@ describe('arguments', () => {
   });
 
   it('a failure changes nothing', async () => {
-    sim = await createSimulator({ pager: 'aggressive' });
+    const sim = await sims.make({ pager: 'aggressive' });
     reserveAt(sim, X, 2);
-    const before = sim.fingerprint();
-    expect(sim.vmm.pageQuery(0xffc00000, new Uint32Array(7), 28)).toBe(0);
-    expect(sim.vmm.pageQuery(X * 4096, new Uint32Array(7), 20)).toBe(0);
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expect(sim.vmm.pageQuery(0xffc00000, new Uint32Array(7), 28)).toBe(0);
+      expect(sim.vmm.pageQuery(X * 4096, new Uint32Array(7), 20)).toBe(0);
+    });
   });
 });

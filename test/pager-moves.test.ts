@@ -5,36 +5,11 @@
  * written; and everything is reproducible from the seed.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
-import { P_DIRTY, P_PRES, PAGEFIXED, PAGEZEROINIT, PG_SYS, createSimulator, type PagerPolicy, type Simulator } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { P_DIRTY, P_PRES, PAGEFIXED, PG_SYS, type PagerPolicy, type Simulator } from '../src/index.js';
+import { allocSwappable, frameOf, pte, ptes, simulatorsClosedAfterEach } from './helpers.js';
 
-const sims: Simulator[] = [];
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
-
-async function make(opts: Parameters<typeof createSimulator>[0]): Promise<Simulator> {
-  const s = await createSimulator(opts);
-  sims.push(s);
-  return s;
-}
-
-function pteOf(s: Simulator, page: number): number {
-  const buf = new Uint32Array(1);
-  expect(s.vmm.copyPageTable(page, 1, buf, 0)).toBe(1);
-  return buf[0]!;
-}
-
-function frameOf(s: Simulator, page: number): number | null {
-  const e = pteOf(s, page);
-  return e & P_PRES ? (e & ~0xfff) >>> 0 : null;
-}
-
-function alloc(s: Simulator, npages: number): number {
-  const lin = s.vmm.pageAllocate(npages, PG_SYS, 0, 0, 0, 0, null, PAGEZEROINIT);
-  expect(s.vmm.lastError).toBeNull();
-  return lin;
-}
+const sims = simulatorsClosedAfterEach();
 
 function fill(len: number, seed: number): Uint8Array {
   return Uint8Array.from({ length: len }, (_, i) => (i * 7 + seed * 59 + (i >>> 9)) & 0xff);
@@ -51,9 +26,9 @@ function passUntilOut(s: Simulator, page: number): number {
 
 describe('locked pages stay put', () => {
   it('a locked page keeps its frame across thousands of aggressive passes and the CPU sees its data', async () => {
-    const sim = await make({ pager: 'aggressive', seed: 101, stacks: false });
-    const lin = alloc(sim, 2);
-    const others = alloc(sim, 8);
+    const sim = await sims.make({ pager: 'aggressive', seed: 101, stacks: false });
+    const lin = allocSwappable(sim, 2);
+    const others = allocSwappable(sim, 8);
     const data = fill(8192, 1);
     sim.cpu.writeBytes(lin, data);
     expect(sim.vmm.linPageLock(lin >>> 12, 2, 0)).toBe(1);
@@ -79,8 +54,8 @@ describe('locked pages stay put', () => {
   });
 
   it('after the unlock the frame changes and the data is intact through the CPU', async () => {
-    const sim = await make({ pager: 'aggressive', seed: 102 });
-    const lin = alloc(sim, 4);
+    const sim = await sims.make({ pager: 'aggressive', seed: 102 });
+    const lin = allocSwappable(sim, 4);
     const data = fill(4 * 4096, 2);
     sim.cpu.writeBytes(lin, data);
     expect(sim.vmm.linPageLock(lin >>> 12, 4, 0)).toBe(1);
@@ -92,8 +67,8 @@ describe('locked pages stay put', () => {
   });
 
   it('with the pager off, an unlocked page moves only when a pass runs', async () => {
-    const sim = await make({ pager: 'off', seed: 103, quarantine: 16 });
-    const lin = alloc(sim, 1);
+    const sim = await sims.make({ pager: 'off', seed: 103, quarantine: 16 });
+    const lin = allocSwappable(sim, 1);
     sim.cpu.write32(lin, 0x11223344);
     expect(sim.vmm.linPageLock(lin >>> 12, 1, 0)).toBe(1);
     const f = frameOf(sim, lin >>> 12);
@@ -107,8 +82,8 @@ describe('locked pages stay put', () => {
 
 describe('page-out and page-in', () => {
   it('a paged-out page comes back on a CPU touch, to another frame, with its data', async () => {
-    const sim = await make({ pager: 'off', seed: 104, quarantine: 16 });
-    const lin = alloc(sim, 1);
+    const sim = await sims.make({ pager: 'off', seed: 104, quarantine: 16 });
+    const lin = allocSwappable(sim, 1);
     const page = lin >>> 12;
     const data = fill(4096, 3);
     sim.cpu.writeBytes(lin, data);
@@ -132,8 +107,8 @@ describe('page-out and page-in', () => {
   });
 
   it('a paged-out page comes back on a lock and stays at that frame while locked', async () => {
-    const sim = await make({ pager: 'aggressive', seed: 105 });
-    const lin = alloc(sim, 3);
+    const sim = await sims.make({ pager: 'aggressive', seed: 105 });
+    const lin = allocSwappable(sim, 3);
     const page = lin >>> 12;
     const data = fill(3 * 4096, 4);
     sim.cpu.writeBytes(lin, data);
@@ -152,19 +127,19 @@ describe('page-out and page-in', () => {
   });
 
   it('a dirty page is written out; once read back in (clean) it is discarded, not written again', async () => {
-    const sim = await make({ pager: 'off', seed: 106 });
-    const lin = alloc(sim, 1);
+    const sim = await sims.make({ pager: 'off', seed: 106 });
+    const lin = allocSwappable(sim, 1);
     const page = lin >>> 12;
     const data = fill(4096, 5);
     sim.cpu.writeBytes(lin, data);
-    expect(pteOf(sim, page) & P_DIRTY).toBe(P_DIRTY);
+    expect(pte(sim, page) & P_DIRTY).toBe(P_DIRTY);
     const s0 = { ...sim.pager.stats };
     passUntilOut(sim, page);
     expect(sim.pager.stats.pageOuts).toBe(s0.pageOuts + 1);
     expect(sim.pager.stats.discards).toBe(s0.discards);
 
     expect(sim.cpu.readBytes(lin, 4096)).toEqual(data); // page-in from the backing copy: clean
-    expect(pteOf(sim, page) & P_DIRTY).toBe(0);
+    expect(pte(sim, page) & P_DIRTY).toBe(0);
     const s1 = { ...sim.pager.stats };
     passUntilOut(sim, page);
     expect(sim.pager.stats.discards).toBe(s1.discards + 1);
@@ -183,8 +158,8 @@ describe('page-out and page-in', () => {
   });
 
   it('a move keeps the dirty bit, so a moved dirty page is still written when it goes out', async () => {
-    const sim = await make({ pager: 'off', seed: 107 });
-    const lin = alloc(sim, 1);
+    const sim = await sims.make({ pager: 'off', seed: 107 });
+    const lin = allocSwappable(sim, 1);
     const page = lin >>> 12;
     sim.cpu.write32(lin, 0xfeedface);
     // Count the moves before the page-out: whatever their number, the page-out must write.
@@ -196,8 +171,8 @@ describe('page-out and page-in', () => {
   });
 
   it('a virgin zero-init page read but never written is discarded and reads back as zeros', async () => {
-    const sim = await make({ pager: 'off', seed: 108 });
-    const lin = alloc(sim, 1);
+    const sim = await sims.make({ pager: 'off', seed: 108 });
+    const lin = allocSwappable(sim, 1);
     const page = lin >>> 12;
     const z0 = sim.pager.stats.zeroFills;
     expect(sim.cpu.readBytes(lin, 4096)).toEqual(new Uint8Array(4096));
@@ -210,8 +185,8 @@ describe('page-out and page-in', () => {
   });
 
   it('pager.pass() touches each resident unlocked page exactly once and nothing else', async () => {
-    const sim = await make({ pager: 'off', seed: 109 });
-    const lin = alloc(sim, 10);
+    const sim = await sims.make({ pager: 'off', seed: 109 });
+    const lin = allocSwappable(sim, 10);
     for (let i = 0; i < 10; i++) sim.cpu.write8(lin + i * 4096, i);
     expect(sim.vmm.linPageLock((lin >>> 12) + 2, 3, 0)).toBe(1); // 3 locked
     const s = { ...sim.pager.stats };
@@ -222,8 +197,8 @@ describe('page-out and page-in', () => {
   });
 
   it('a multi-page CPU write under memory pressure (one obtainable frame) still lands completely', async () => {
-    const sim = await make({ memory: 1 << 20, pager: 'off', seed: 110 });
-    const lin = alloc(sim, 4);
+    const sim = await sims.make({ memory: 1 << 20, pager: 'off', seed: 110 });
+    const lin = allocSwappable(sim, 4);
     const free = sim.vmm.getFreePageCount(0);
     // Lock up every free frame but one.
     const hog = sim.vmm.pageAllocate(free - 1, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED);
@@ -241,13 +216,11 @@ describe('determinism', () => {
   function script(s: Simulator, policy: PagerPolicy): string[] {
     s.pager.policy = policy;
     const hist: string[] = [];
-    const a = alloc(s, 6);
-    const b = alloc(s, 3);
+    const a = allocSwappable(s, 6);
+    const b = allocSwappable(s, 3);
     const snap = () => {
-      const buf = new Uint32Array(9);
-      expect(s.vmm.copyPageTable(a >>> 12, 6, buf.subarray(0, 6), 0)).toBe(1);
-      expect(s.vmm.copyPageTable(b >>> 12, 3, buf.subarray(6), 0)).toBe(1);
-      hist.push([...buf].map((e) => (e & P_PRES ? (e >>> 12).toString(16) : '-')).join(','));
+      const entries = [...ptes(s, a >>> 12, 6), ...ptes(s, b >>> 12, 3)];
+      hist.push(entries.map((e) => (e & P_PRES ? (e >>> 12).toString(16) : '-')).join(','));
     };
     for (let round = 0; round < 40; round++) {
       s.cpu.write32(a + (round % 6) * 4096 + round * 4, round * 0x01010101);
@@ -265,8 +238,8 @@ describe('determinism', () => {
 
   for (const policy of ['aggressive', 'random'] as const) {
     it(`same seed, same calls: identical fingerprints and frame histories (${policy})`, async () => {
-      const s1 = await make({ pager: policy, seed: 4242 });
-      const s2 = await make({ pager: policy, seed: 4242 });
+      const s1 = await sims.make({ pager: policy, seed: 4242 });
+      const s2 = await sims.make({ pager: policy, seed: 4242 });
       expect(s1.fingerprint()).toBe(s2.fingerprint());
       const h1 = script(s1, policy);
       const h2 = script(s2, policy);
@@ -276,8 +249,8 @@ describe('determinism', () => {
     });
 
     it(`a different seed gives a different frame history (${policy})`, async () => {
-      const s1 = await make({ pager: policy, seed: 4242 });
-      const s3 = await make({ pager: policy, seed: 4243 });
+      const s1 = await sims.make({ pager: policy, seed: 4242 });
+      const s3 = await sims.make({ pager: policy, seed: 4243 });
       const h1 = script(s1, policy);
       const h3 = script(s3, policy);
       expect(h3).not.toEqual(h1);

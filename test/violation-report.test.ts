@@ -5,16 +5,14 @@
  * frame states with the frame marked.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PAGEMARKDIRTY, renderViolation, testProbe as TP, type DeviceHandle, type Simulator, type Violation } from '../src/index.js';
-import { SimPool, contiguous, lockedPages, probe } from './dma-helpers.js';
+import { simulatorsClosedAfterEach } from './helpers.js';
+import { contiguous, lockedPages, probe } from './dma-helpers.js';
 
 const FILE = 'violation-report.test.ts';
 const BAR = '='.repeat(78);
-const pool = new SimPool();
-afterEach(async () => {
-  await pool.closeAll();
-});
+const pool = simulatorsClosedAfterEach();
 
 /** A use-after-unlock read by a test-probe, through real services: the classic report. */
 async function unlockedRead(sim: Simulator, name?: string): Promise<{ v: Violation; dev: DeviceHandle; phys: number; page: number }> {

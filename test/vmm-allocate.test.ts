@@ -5,7 +5,7 @@
  * frames, _PageCheckLinRange / _PageGetSizeAddr for sizes, the CPU for contents.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   MAXSHAREDLADDR,
   MAXSYSTEMLADDR,
@@ -33,55 +33,16 @@ import {
   PR_STATIC,
   PR_SYSTEM,
   P_PRES,
-  PageFault,
-  createSimulator,
-  type PageFaultReason,
   type Simulator,
-  type VmmErrorCode,
 } from '../src/index.js';
+import { dirtyAllFreeFrames, expectFailure, expectUnchanged, faultOf, frameNumber, pte, ptes, query, simulatorsClosedAfterEach } from './helpers.js';
 
+const sims = simulatorsClosedAfterEach();
 let sim: Simulator;
-afterEach(async () => {
-  await sim.close();
-});
 
 async function boot(memory = 1 << 20): Promise<Simulator> {
-  sim = await createSimulator({ memory, pager: 'off', seed: 7 });
+  sim = await sims.make({ memory, pager: 'off', seed: 7 });
   return sim;
-}
-
-/** The live PTEs of `n` pages from `page`, as a driver reads them. */
-function ptes(page: number, n: number): number[] {
-  const buf = new Uint32Array(n);
-  expect(sim.vmm.copyPageTable(page, n, buf, 0)).toBe(1);
-  return [...buf];
-}
-const pte = (page: number): number => ptes(page, 1)[0]!;
-const frameOf = (entry: number): number => entry >>> 12;
-
-function expectFailure(result: number, failure: number, service: string, code: VmmErrorCode): void {
-  expect(result).toBe(failure);
-  expect(sim.vmm.lastError).toMatchObject({ service, code });
-}
-
-function faultOf(fn: () => unknown): PageFaultReason | 'no fault' {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PageFault) return e.reason;
-    throw e;
-  }
-  return 'no fault';
-}
-
-/** Fills every free frame with 0xEE, so "zero-initialised" can only pass if something zeroed it. */
-function dirtyAllFreeFrames(): void {
-  const n = sim.vmm.getFreePageCount(0);
-  const lin = sim.vmm.pageAllocate(n, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED);
-  expect(lin).not.toBe(0);
-  sim.cpu.writeBytes(lin, new Uint8Array(n * 4096).fill(0xee));
-  expect(sim.vmm.pageFree(lin, 0)).toBe(1);
-  expect(sim.vmm.getFreePageCount(0)).toBe(n);
 }
 
 const allZero = (bytes: Uint8Array): boolean => bytes.every((b) => b === 0);
@@ -99,8 +60,7 @@ describe('_PageAllocate: where blocks go', () => {
     expect(lin & 0xfff).toBe(0);
     expect(sim.vmm.pageCheckLinRange(lin >>> 12, 3, 0)).toBe(3);
     expect(sim.vmm.pageGetSizeAddr(lin, 0)).toBe(3);
-    const mbi = new Uint32Array(7);
-    expect(sim.vmm.pageQuery(lin, mbi, 28)).toBe(28);
+    const mbi = query(sim, lin);
     expect(mbi[1]).toBe(lin); // mbi_AllocationBase
     expect(mbi[4]).toBe(MEM_COMMIT);
   });
@@ -121,18 +81,18 @@ describe('_PageAllocate: where blocks go', () => {
   it('PG_VM without a VM handle, and PG_SYS with one, fail with invalid-vm and change nothing', async () => {
     await boot();
     const vm = sim.vmm.getSysVMHandle();
-    const before = sim.fingerprint();
-    expectFailure(sim.vmm.pageAllocate(1, PG_VM, 0, 0, 0, 0, null, 0), 0, '_PageAllocate', 'invalid-vm');
-    expectFailure(sim.vmm.pageAllocate(1, PG_HOOKED, 0x1234, 0, 0, 0, null, 0), 0, '_PageAllocate', 'invalid-vm');
-    expectFailure(sim.vmm.pageAllocate(1, PG_SYS, vm, 0, 0, 0, null, 0), 0, '_PageAllocate', 'invalid-vm');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expectFailure(sim, sim.vmm.pageAllocate(1, PG_VM, 0, 0, 0, 0, null, 0), 0, '_PageAllocate', 'invalid-vm');
+      expectFailure(sim, sim.vmm.pageAllocate(1, PG_HOOKED, 0x1234, 0, 0, 0, null, 0), 0, '_PageAllocate', 'invalid-vm');
+      expectFailure(sim, sim.vmm.pageAllocate(1, PG_SYS, vm, 0, 0, 0, null, 0), 0, '_PageAllocate', 'invalid-vm');
+    });
   });
 
   it('only PG_VM, PG_SYS and PG_HOOKED are valid page types', async () => {
     await boot();
     const vm = sim.vmm.getSysVMHandle();
     for (const type of [PG_RESERVED1, PG_PRIVATE, PG_INSTANCE, 0xffffffff]) {
-      expectFailure(sim.vmm.pageAllocate(1, type, vm, 0, 0, 0, null, 0), 0, '_PageAllocate', 'invalid-page-type');
+      expectFailure(sim, sim.vmm.pageAllocate(1, type, vm, 0, 0, 0, null, 0), 0, '_PageAllocate', 'invalid-page-type');
     }
   });
 
@@ -149,7 +109,7 @@ describe('_PageAllocate: where blocks go', () => {
 
   it('nPages = 0 is invalid (zero-count)', async () => {
     await boot();
-    expectFailure(sysAlloc(0), 0, '_PageAllocate', 'zero-count');
+    expectFailure(sim, sysAlloc(0), 0, '_PageAllocate', 'zero-count');
   });
 
   it('successive blocks do not overlap', async () => {
@@ -161,89 +121,85 @@ describe('_PageAllocate: where blocks go', () => {
 });
 
 describe('_PageAllocate: flags', () => {
-  it('PAGEZEROINIT zeroes a swappable block even when every free frame held garbage', async () => {
-    await boot();
-    dirtyAllFreeFrames();
-    const lin = sysAlloc(4, PAGEZEROINIT);
-    expect(allZero(sim.cpu.readBytes(lin, 4 * 4096))).toBe(true);
-  });
-
-  it('PAGEZEROINIT|PAGEFIXED zeroes a fixed block even when every free frame held garbage', async () => {
-    await boot();
-    dirtyAllFreeFrames();
-    const lin = sysAlloc(4, PAGEZEROINIT | PAGEFIXED);
-    expect(allZero(sim.cpu.readBytes(lin, 4 * 4096))).toBe(true);
-  });
+  for (const [flags, what] of [
+    [PAGEZEROINIT, 'PAGEZEROINIT zeroes a swappable block'],
+    [PAGEZEROINIT | PAGEFIXED, 'PAGEZEROINIT|PAGEFIXED zeroes a fixed block'],
+  ] as const) {
+    it(`${what} even when every free frame held garbage`, async () => {
+      await boot();
+      dirtyAllFreeFrames(sim);
+      const lin = sysAlloc(4, flags);
+      expect(allZero(sim.cpu.readBytes(lin, 4 * 4096))).toBe(true);
+    });
+  }
 
   it('without PAGELOCKED/PAGEFIXED the pages are not present until first touched', async () => {
     await boot();
     const lin = sysAlloc(2);
     const page = lin >>> 12;
-    expect(ptes(page, 2).map((e) => e & P_PRES)).toEqual([0, 0]);
+    expect(ptes(sim, page, 2).map((e) => e & P_PRES)).toEqual([0, 0]);
     sim.cpu.read8(lin);
-    expect(pte(page) & P_PRES).toBe(P_PRES);
-    expect(pte(page + 1) & P_PRES).toBe(0);
+    expect(pte(sim, page) & P_PRES).toBe(P_PRES);
+    expect(pte(sim, page + 1) & P_PRES).toBe(0);
   });
 
   it('PAGEFIXED pages are present at once and keep their frames through a pager pass and an unlock', async () => {
     await boot();
     const lin = sysAlloc(3, PAGEFIXED);
     const page = lin >>> 12;
-    const before = ptes(page, 3);
+    const before = ptes(sim, page, 3);
     expect(before.every((e) => (e & P_PRES) !== 0)).toBe(true);
     // Lock/unlock calls on fixed pages have no effect (§1.7): an unlock neither fails nor releases.
     expect(sim.vmm.pageUnLock(lin, 3, 0, 0)).toBe(1);
     sim.pager.pass();
-    expect(ptes(page, 3).map(frameOf)).toEqual(before.map(frameOf));
-    expect(ptes(page, 3).every((e) => (e & P_PRES) !== 0)).toBe(true);
+    expect(ptes(sim, page, 3).map(frameNumber)).toEqual(before.map(frameNumber));
+    expect(ptes(sim, page, 3).every((e) => (e & P_PRES) !== 0)).toBe(true);
   });
 
   it('a plain swappable page does move or leave on a pager pass (the contrast to PAGEFIXED/PAGELOCKED)', async () => {
     await boot();
     const lin = sysAlloc(1);
     sim.cpu.write8(lin, 1);
-    const e0 = pte(lin >>> 12);
+    const e0 = pte(sim, lin >>> 12);
     sim.pager.pass();
-    const e1 = pte(lin >>> 12);
-    expect((e1 & P_PRES) === 0 || frameOf(e1) !== frameOf(e0)).toBe(true);
+    const e1 = pte(sim, lin >>> 12);
+    expect((e1 & P_PRES) === 0 || frameNumber(e1) !== frameNumber(e0)).toBe(true);
   });
 
   it('PAGELOCKED pages are present and locked once: one unlock succeeds, a second finds nothing locked', async () => {
     await boot();
     const lin = sysAlloc(2, PAGELOCKED);
     const page = lin >>> 12;
-    const locked = ptes(page, 2);
+    const locked = ptes(sim, page, 2);
     expect(locked.every((e) => (e & P_PRES) !== 0)).toBe(true);
     sim.pager.pass();
-    expect(ptes(page, 2)).toEqual(locked);
+    expect(ptes(sim, page, 2)).toEqual(locked);
     expect(sim.vmm.pageUnLock(lin, 2, 0, 0)).toBe(1);
-    expectFailure(sim.vmm.pageUnLock(lin, 2, 0, 0), 0, '_PageUnLock', 'not-locked');
+    expectFailure(sim, sim.vmm.pageUnLock(lin, 2, 0, 0), 0, '_PageUnLock', 'not-locked');
     sim.pager.pass();
-    const after = ptes(page, 2);
-    for (let i = 0; i < 2; i++) expect((after[i]! & P_PRES) === 0 || frameOf(after[i]!) !== frameOf(locked[i]!)).toBe(true);
+    const after = ptes(sim, page, 2);
+    for (let i = 0; i < 2; i++) expect((after[i]! & P_PRES) === 0 || frameNumber(after[i]!) !== frameNumber(locked[i]!)).toBe(true);
   });
 
   it('PAGELOCKEDIFDP locks nothing when the pager does not use MS-DOS paging (§1.11)', async () => {
     await boot();
     const lin = sysAlloc(1, PAGELOCKEDIFDP);
     expect(lin).not.toBe(0);
-    expect(pte(lin >>> 12) & P_PRES).toBe(0);
-    expectFailure(sim.vmm.pageUnLock(lin, 1, 0, 0), 0, '_PageUnLock', 'not-locked');
+    expect(pte(sim, lin >>> 12) & P_PRES).toBe(0);
+    expectFailure(sim, sim.vmm.pageUnLock(lin, 1, 0, 0), 0, '_PageUnLock', 'not-locked');
   });
 
   it('PAGELOCKED and PAGELOCKEDIFDP together are rejected (invalid-flags), changing nothing', async () => {
     await boot();
-    const before = sim.fingerprint();
-    expectFailure(sysAlloc(1, PAGELOCKED | PAGELOCKEDIFDP), 0, '_PageAllocate', 'invalid-flags');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => expectFailure(sim, sysAlloc(1, PAGELOCKED | PAGELOCKEDIFDP), 0, '_PageAllocate', 'invalid-flags'));
   });
 
   it('PAGEUSEALIGN requires PAGEFIXED (invalid-flags), changing nothing', async () => {
     await boot();
-    const before = sim.fingerprint();
-    expectFailure(sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0x100, null, PAGEUSEALIGN), 0, '_PageAllocate', 'invalid-flags');
-    expectFailure(sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0x100, null, PAGEUSEALIGN | PAGECONTIG | PAGELOCKED), 0, '_PageAllocate', 'invalid-flags');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expectFailure(sim, sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0x100, null, PAGEUSEALIGN), 0, '_PageAllocate', 'invalid-flags');
+      expectFailure(sim, sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0x100, null, PAGEUSEALIGN | PAGECONTIG | PAGELOCKED), 0, '_PageAllocate', 'invalid-flags');
+    });
   });
 
   it('AlignMask, minPhys and maxPhys are ignored without PAGEUSEALIGN', async () => {
@@ -259,7 +215,7 @@ describe('_PageAllocate: flags', () => {
     const phys = Uint32Array.of(0xdeadbeef);
     const lin = sim.vmm.pageAllocate(4, PG_SYS, 0, 0x0f, 0x20, 0x60, phys, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED);
     expect(sim.vmm.lastError).toBeNull();
-    const frames = ptes(lin >>> 12, 4).map(frameOf);
+    const frames = ptes(sim, lin >>> 12, 4).map(frameNumber);
     expect(frames[0]! * 4096).toBe(phys[0]);
     expect(frames).toEqual([0, 1, 2, 3].map((i) => frames[0]! + i));
     expect(frames[0]! & 0x0f).toBe(0);
@@ -269,23 +225,23 @@ describe('_PageAllocate: flags', () => {
 
   it('PAGEUSEALIGN with an impossible physical window fails with insufficient-memory, changing nothing', async () => {
     await boot();
-    const before = sim.fingerprint();
     // 8 pages 64 KiB-aligned inside [0x20, 0x28) would need 0x20…0x27 and more: 8 fit, 9 do not.
-    expectFailure(sim.vmm.pageAllocate(9, PG_SYS, 0, 0x0f, 0x20, 0x28, null, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED), 0, '_PageAllocate', 'insufficient-memory');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () =>
+      expectFailure(sim, sim.vmm.pageAllocate(9, PG_SYS, 0, 0x0f, 0x20, 0x28, null, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED), 0, '_PageAllocate', 'insufficient-memory'),
+    );
     expect(sim.vmm.pageAllocate(8, PG_SYS, 0, 0x0f, 0x20, 0x28, null, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)).not.toBe(0);
   });
 
   it('PAGEUSEALIGN rejects align masks that are not 2^k − 1 (invalid-align-mask)', async () => {
     await boot();
     for (const mask of [0x05, 0x10, 0x1e]) {
-      expectFailure(sim.vmm.pageAllocate(1, PG_SYS, 0, mask, 0, 0x100, null, PAGEUSEALIGN | PAGEFIXED), 0, '_PageAllocate', 'invalid-align-mask');
+      expectFailure(sim, sim.vmm.pageAllocate(1, PG_SYS, 0, mask, 0, 0x100, null, PAGEUSEALIGN | PAGEFIXED), 0, '_PageAllocate', 'invalid-align-mask');
     }
   });
 
   it('PAGEUSEALIGN rejects minPhys ≥ maxPhys (invalid-phys-range)', async () => {
     await boot();
-    expectFailure(sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0x80, 0x80, null, PAGEUSEALIGN | PAGEFIXED), 0, '_PageAllocate', 'invalid-phys-range');
+    expectFailure(sim, sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0x80, 0x80, null, PAGEUSEALIGN | PAGEFIXED), 0, '_PageAllocate', 'invalid-phys-range');
   });
 
   it('PAGECONTIG is ignored without PAGEUSEALIGN: with no two free frames adjacent, it still succeeds', async () => {
@@ -293,14 +249,14 @@ describe('_PageAllocate: flags', () => {
     // Fragment RAM: one fixed page per free frame, then free every other one.
     const n = sim.vmm.getFreePageCount(0);
     const pages = Array.from({ length: n }, () => sysAlloc(1, PAGEFIXED));
-    const byFrame = pages.map((lin) => ({ lin, frame: frameOf(pte(lin >>> 12)) })).sort((x, y) => x.frame - y.frame);
+    const byFrame = pages.map((lin) => ({ lin, frame: frameNumber(pte(sim, lin >>> 12)) })).sort((x, y) => x.frame - y.frame);
     byFrame.forEach(({ lin, frame }) => {
       if (frame % 2 === 0) expect(sim.vmm.pageFree(lin, 0)).toBe(1);
     });
-    expectFailure(sim.vmm.pageAllocate(2, PG_SYS, 0, 0, 0, 0x100, null, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED), 0, '_PageAllocate', 'insufficient-memory');
+    expectFailure(sim, sim.vmm.pageAllocate(2, PG_SYS, 0, 0, 0, 0x100, null, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED), 0, '_PageAllocate', 'insufficient-memory');
     const lin = sysAlloc(2, PAGECONTIG | PAGEFIXED);
     expect(sim.vmm.lastError).toBeNull();
-    const [f0, f1] = ptes(lin >>> 12, 2).map(frameOf) as [number, number];
+    const [f0, f1] = ptes(sim, lin >>> 12, 2).map(frameNumber) as [number, number];
     expect(Math.abs(f1 - f0)).not.toBe(1);
   });
 
@@ -313,13 +269,13 @@ describe('_PageAllocate: flags', () => {
       expect(phys[0]).toBe(0xa5a5a5a5);
     }
     const lin = sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0x100, phys, PAGEFIXED | PAGEUSEALIGN | PAGECONTIG);
-    expect(phys[0]).toBe(frameOf(pte(lin >>> 12)) * 4096);
+    expect(phys[0]).toBe(frameNumber(pte(sim, lin >>> 12)) * 4096);
   });
 
   it('PhysAddr is left alone when the call fails', async () => {
     await boot();
     const phys = Uint32Array.of(0xa5a5a5a5);
-    expectFailure(sim.vmm.pageAllocate(0x200, PG_SYS, 0, 0, 0, 0x100, phys, PAGEFIXED | PAGEUSEALIGN | PAGECONTIG), 0, '_PageAllocate', 'insufficient-memory');
+    expectFailure(sim, sim.vmm.pageAllocate(0x200, PG_SYS, 0, 0, 0, 0x100, phys, PAGEFIXED | PAGEUSEALIGN | PAGECONTIG), 0, '_PageAllocate', 'insufficient-memory');
     expect(phys[0]).toBe(0xa5a5a5a5);
   });
 
@@ -328,7 +284,7 @@ describe('_PageAllocate: flags', () => {
     sysAlloc(1, PAGEFIXED);
     const lin = sim.vmm.pageAllocate(3, PG_SYS, 0, 0x07, 0x30, 0x40, null, PAGEUSEALIGN | PAGEFIXED);
     expect(sim.vmm.lastError).toBeNull();
-    const frames = ptes(lin >>> 12, 3).map(frameOf);
+    const frames = ptes(sim, lin >>> 12, 3).map(frameNumber);
     expect(frames[0]! & 0x07).toBe(0);
     for (const f of frames) {
       expect(f).toBeGreaterThanOrEqual(0x30);
@@ -347,11 +303,9 @@ describe('_PageAllocate: flags', () => {
     const flags = PAGEUSEALIGN | PAGECONTIG | PAGEFIXED;
     const phys = new Uint32Array(1);
     // 8 pages from frame 0xFFC up: they would fit below 0x2000, not below 0x1000.
-    const before = sim.fingerprint();
-    expectFailure(sim.vmm.pageAllocate(8, PG_SYS, 0, 0, 0xffc, 0xffffffff, phys, flags), 0, '_PageAllocate', 'insufficient-memory');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => expectFailure(sim, sim.vmm.pageAllocate(8, PG_SYS, 0, 0, 0xffc, 0xffffffff, phys, flags), 0, '_PageAllocate', 'insufficient-memory'));
     // minPhys 0x1000 with the remapped maximum is an empty window.
-    expectFailure(sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0x1000, 0xffffffff, phys, flags), 0, '_PageAllocate', 'invalid-phys-range');
+    expectFailure(sim, sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0x1000, 0xffffffff, phys, flags), 0, '_PageAllocate', 'invalid-phys-range');
     // The largest meaningful value, 0x100000 (4 GiB), is not remapped.
     const lin = sim.vmm.pageAllocate(8, PG_SYS, 0, 0, 0xffc, 0x100000, phys, flags);
     expect(lin).not.toBe(0);
@@ -364,7 +318,7 @@ describe('_PageAllocate: flags', () => {
   it('flag bits outside the allocator set are reserved', async () => {
     await boot();
     for (const flags of [PAGEZEROREINIT, PAGENOCOPY, 0x10, 0x80000000]) {
-      expectFailure(sysAlloc(1, flags), 0, '_PageAllocate', 'reserved-flags');
+      expectFailure(sim, sysAlloc(1, flags), 0, '_PageAllocate', 'reserved-flags');
     }
   });
 });
@@ -378,7 +332,7 @@ describe('_PageFree', () => {
     expect(sim.vmm.pageFree(lin, 0)).toBe(1);
     expect(sim.vmm.lastError).toBeNull();
     expect(sim.vmm.getFreePageCount(0)).toBe(free0);
-    expectFailure(sim.vmm.pageGetSizeAddr(lin, 0), 0, '_PageGetSizeAddr', 'not-a-block');
+    expectFailure(sim, sim.vmm.pageGetSizeAddr(lin, 0), 0, '_PageGetSizeAddr', 'not-a-block');
     expect(faultOf(() => sim.cpu.read8(lin))).toBe('free');
     expect(faultOf(() => sim.cpu.read8(lin + 2 * 4096))).toBe('free');
   });
@@ -386,11 +340,11 @@ describe('_PageFree', () => {
   it('only a block base is a handle: interior and unaligned addresses fail (not-a-block), changing nothing', async () => {
     await boot();
     const lin = sysAlloc(3);
-    const before = sim.fingerprint();
-    expectFailure(sim.vmm.pageFree(lin + 4096, 0), 0, '_PageFree', 'not-a-block');
-    expectFailure(sim.vmm.pageFree(lin + 1, 0), 0, '_PageFree', 'not-a-block');
-    expectFailure(sim.vmm.pageFree(lin >>> 12, 0), 0, '_PageFree', 'not-a-block'); // a page number is not a handle
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expectFailure(sim, sim.vmm.pageFree(lin + 4096, 0), 0, '_PageFree', 'not-a-block');
+      expectFailure(sim, sim.vmm.pageFree(lin + 1, 0), 0, '_PageFree', 'not-a-block');
+      expectFailure(sim, sim.vmm.pageFree(lin >>> 12, 0), 0, '_PageFree', 'not-a-block'); // a page number is not a handle
+    });
     expect(sim.vmm.pageGetSizeAddr(lin, 0)).toBe(3);
   });
 
@@ -398,15 +352,13 @@ describe('_PageFree', () => {
     await boot();
     const lin = sysAlloc(1);
     expect(sim.vmm.pageFree(lin, 0)).toBe(1);
-    expectFailure(sim.vmm.pageFree(lin, 0), 0, '_PageFree', 'not-a-block');
+    expectFailure(sim, sim.vmm.pageFree(lin, 0), 0, '_PageFree', 'not-a-block');
   });
 
   it('a PR_STATIC block is freed only with PR_STATIC as the key', async () => {
     await boot();
     const lin = sim.vmm.pageReserve(PR_SYSTEM, 2, PR_STATIC);
-    const before = sim.fingerprint();
-    expectFailure(sim.vmm.pageFree(lin, 0), 0, '_PageFree', 'static-block');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => expectFailure(sim, sim.vmm.pageFree(lin, 0), 0, '_PageFree', 'static-block'));
     expect(sim.vmm.pageFree(lin, PR_STATIC)).toBe(1);
     expect(sim.vmm.pageGetSizeAddr(lin, 0)).toBe(0);
   });
@@ -414,8 +366,8 @@ describe('_PageFree', () => {
   it('PR_STATIC is accepted on an ordinary block; any other flag bit is reserved', async () => {
     await boot();
     const a = sysAlloc(1);
-    expectFailure(sim.vmm.pageFree(a, 1), 0, '_PageFree', 'reserved-flags');
-    expectFailure(sim.vmm.pageFree(a, PR_FIXED), 0, '_PageFree', 'reserved-flags');
+    expectFailure(sim, sim.vmm.pageFree(a, 1), 0, '_PageFree', 'reserved-flags');
+    expectFailure(sim, sim.vmm.pageFree(a, PR_FIXED), 0, '_PageFree', 'reserved-flags');
     expect(sim.vmm.pageFree(a, PR_STATIC)).toBe(1);
   });
 
@@ -497,15 +449,15 @@ describe('_PageReAllocate', () => {
     await boot();
     const a = sysAlloc(2, PAGELOCKED);
     expect(sysAlloc(1)).toBe(a + 2 * 4096);
-    const frames = ptes(a >>> 12, 2).map(frameOf);
+    const frames = ptes(sim, a >>> 12, 2).map(frameNumber);
     const r = sim.vmm.pageReAllocate(a, 3, 0);
     expect(r).not.toBe(0);
     expect(r).not.toBe(a);
-    expect(ptes(r >>> 12, 2).map(frameOf)).toEqual(frames);
+    expect(ptes(sim, r >>> 12, 2).map(frameNumber)).toEqual(frames);
     sim.pager.pass();
-    expect(ptes(r >>> 12, 2).map(frameOf)).toEqual(frames);
+    expect(ptes(sim, r >>> 12, 2).map(frameNumber)).toEqual(frames);
     expect(sim.vmm.pageUnLock(r, 2, 0, 0)).toBe(1);
-    expectFailure(sim.vmm.pageUnLock(r, 2, 0, 0), 0, '_PageUnLock', 'not-locked');
+    expectFailure(sim, sim.vmm.pageUnLock(r, 2, 0, 0), 0, '_PageUnLock', 'not-locked');
   });
 
   it('a PG_VM block moves within the shared arena and keeps user-accessible pages', async () => {
@@ -516,8 +468,7 @@ describe('_PageReAllocate', () => {
     const r = sim.vmm.pageReAllocate(a, 3, 0);
     expect(r).toBeGreaterThanOrEqual(MINSHAREDLADDR);
     expect(r + 3 * 4096 - 1).toBeLessThanOrEqual(MAXSHAREDLADDR);
-    const mbi = new Uint32Array(7);
-    expect(sim.vmm.pageQuery(r, mbi, 28)).toBe(28);
+    const mbi = query(sim, r);
     expect(mbi[3]).toBe(3 * 4096); // one region: the new pages got the block's permissions
     expect(mbi[5]).toBe(PAGE_READWRITE);
   });
@@ -541,29 +492,24 @@ describe('_PageReAllocate', () => {
     }
   });
 
-  it('PAGEZEROINIT zeroes only the new pages', async () => {
-    await boot();
-    dirtyAllFreeFrames();
-    const lin = sysAlloc(1);
-    sim.cpu.writeBytes(lin, new Uint8Array(4096).fill(0x5a));
-    expect(sim.vmm.pageReAllocate(lin, 3, PAGEZEROINIT)).toBe(lin);
-    expect(sim.cpu.readBytes(lin, 4096).every((x) => x === 0x5a)).toBe(true);
-    expect(allZero(sim.cpu.readBytes(lin + 4096, 2 * 4096))).toBe(true);
-  });
-
-  it('PAGEZEROINIT zeroes the new pages of a fixed block too', async () => {
-    await boot();
-    dirtyAllFreeFrames();
-    const lin = sysAlloc(1, PAGEFIXED);
-    sim.cpu.writeBytes(lin, new Uint8Array(4096).fill(0x5a));
-    expect(sim.vmm.pageReAllocate(lin, 3, PAGEZEROINIT)).toBe(lin);
-    expect(sim.cpu.readBytes(lin, 4096).every((x) => x === 0x5a)).toBe(true);
-    expect(allZero(sim.cpu.readBytes(lin + 4096, 2 * 4096))).toBe(true);
-  });
+  for (const [allocFlags, title] of [
+    [0, 'PAGEZEROINIT zeroes only the new pages'],
+    [PAGEFIXED, 'PAGEZEROINIT zeroes the new pages of a fixed block too'],
+  ] as const) {
+    it(title, async () => {
+      await boot();
+      dirtyAllFreeFrames(sim);
+      const lin = sysAlloc(1, allocFlags);
+      sim.cpu.writeBytes(lin, new Uint8Array(4096).fill(0x5a));
+      expect(sim.vmm.pageReAllocate(lin, 3, PAGEZEROINIT)).toBe(lin);
+      expect(sim.cpu.readBytes(lin, 4096).every((x) => x === 0x5a)).toBe(true);
+      expect(allZero(sim.cpu.readBytes(lin + 4096, 2 * 4096))).toBe(true);
+    });
+  }
 
   it('PAGEZEROREINIT zeroes every page, old (present or paged out) and new', async () => {
     await boot();
-    dirtyAllFreeFrames();
+    dirtyAllFreeFrames(sim);
     const lin = sysAlloc(3);
     sim.cpu.writeBytes(lin, new Uint8Array(3 * 4096).fill(0x77));
     expect(sim.vmm.linPageLock(lin >>> 12, 1, 0)).toBe(1); // page 0 stays present
@@ -586,7 +532,7 @@ describe('_PageReAllocate', () => {
     await boot();
     const lin = sysAlloc(1, PAGEFIXED);
     expect(sim.vmm.pageReAllocate(lin, 3, 0)).toBe(lin);
-    expect(ptes(lin >>> 12, 3).every((e) => (e & P_PRES) !== 0)).toBe(true);
+    expect(ptes(sim, lin >>> 12, 3).every((e) => (e & P_PRES) !== 0)).toBe(true);
   });
 
   it('a PAGEFIXED block that cannot grow in place fails (fixed-block) rather than move, changing nothing', async () => {
@@ -595,11 +541,11 @@ describe('_PageReAllocate', () => {
     const b = sysAlloc(1);
     expect(b).toBe(a + 2 * 4096);
     sim.cpu.writeBytes(a, pattern(2 * 4096, 5));
-    const before = sim.fingerprint();
     const edx = Uint32Array.of(1);
-    expectFailure(sim.vmm.pageReAllocate(a, 4, 0, edx), 0, '_PageReAllocate', 'fixed-block');
-    expect(edx[0]).toBe(0);
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expectFailure(sim, sim.vmm.pageReAllocate(a, 4, 0, edx), 0, '_PageReAllocate', 'fixed-block');
+      expect(edx[0]).toBe(0);
+    });
     expect(sim.vmm.pageGetSizeAddr(a, 0)).toBe(2);
     expect(sim.cpu.readBytes(a, 2 * 4096)).toEqual(pattern(2 * 4096, 5));
   });
@@ -609,24 +555,22 @@ describe('_PageReAllocate', () => {
     const a = sim.vmm.pageReserve(PR_SYSTEM, 2, PR_FIXED);
     expect(sim.vmm.pageCommit(a >>> 12, 2, PD_ZEROINIT, 0, PC_WRITEABLE)).toBe(1);
     expect(sim.vmm.pageReserve((a >>> 12) + 2, 1, 0)).toBe(a + 2 * 4096);
-    const before = sim.fingerprint();
-    expectFailure(sim.vmm.pageReAllocate(a, 3, 0), 0, '_PageReAllocate', 'fixed-block');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => expectFailure(sim, sim.vmm.pageReAllocate(a, 3, 0), 0, '_PageReAllocate', 'fixed-block'));
   });
 
   it('a PAGEUSEALIGN block always fails (aligned-block), growing or shrinking', async () => {
     await boot();
     const lin = sim.vmm.pageAllocate(2, PG_SYS, 0, 0, 0, 0x100, null, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED);
-    const before = sim.fingerprint();
-    expectFailure(sim.vmm.pageReAllocate(lin, 3, 0), 0, '_PageReAllocate', 'aligned-block');
-    expectFailure(sim.vmm.pageReAllocate(lin, 1, 0), 0, '_PageReAllocate', 'aligned-block');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expectFailure(sim, sim.vmm.pageReAllocate(lin, 3, 0), 0, '_PageReAllocate', 'aligned-block');
+      expectFailure(sim, sim.vmm.pageReAllocate(lin, 1, 0), 0, '_PageReAllocate', 'aligned-block');
+    });
   });
 
   it('a PR_STATIC block always fails (static-block)', async () => {
     await boot();
     const lin = sim.vmm.pageReserve(PR_SYSTEM, 2, PR_STATIC);
-    expectFailure(sim.vmm.pageReAllocate(lin, 3, 0), 0, '_PageReAllocate', 'static-block');
+    expectFailure(sim, sim.vmm.pageReAllocate(lin, 3, 0), 0, '_PageReAllocate', 'static-block');
   });
 
   it('a reserve-only block can be grown (and thereby committed)', async () => {
@@ -642,27 +586,25 @@ describe('_PageReAllocate', () => {
     const lin = sim.vmm.pageReserve(PR_SYSTEM, 4, 0);
     expect(sim.vmm.pageCommit(lin >>> 12, 1, PD_ZEROINIT, 0, PC_WRITEABLE)).toBe(1);
     expect(sim.vmm.pageCommit((lin >>> 12) + 2, 1, PD_ZEROINIT, 0, PC_WRITEABLE)).toBe(1);
-    const before = sim.fingerprint();
-    expectFailure(sim.vmm.pageReAllocate(lin, 4, 0), 0, '_PageReAllocate', 'not-contiguous');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => expectFailure(sim, sim.vmm.pageReAllocate(lin, 4, 0), 0, '_PageReAllocate', 'not-contiguous'));
   });
 
   it('nPages = 0 is not a free (zero-count); a non-handle is not-a-block; PAGELOCKED|PAGELOCKEDIFDP is invalid', async () => {
     await boot();
     const lin = sysAlloc(2);
-    const before = sim.fingerprint();
-    expectFailure(sim.vmm.pageReAllocate(lin, 0, 0), 0, '_PageReAllocate', 'zero-count');
-    expectFailure(sim.vmm.pageReAllocate(lin + 4096, 3, 0), 0, '_PageReAllocate', 'not-a-block');
-    expectFailure(sim.vmm.pageReAllocate(lin, 3, PAGELOCKED | PAGELOCKEDIFDP), 0, '_PageReAllocate', 'invalid-flags');
-    expectFailure(sim.vmm.pageReAllocate(lin, 3, PAGEFIXED), 0, '_PageReAllocate', 'reserved-flags');
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expectFailure(sim, sim.vmm.pageReAllocate(lin, 0, 0), 0, '_PageReAllocate', 'zero-count');
+      expectFailure(sim, sim.vmm.pageReAllocate(lin + 4096, 3, 0), 0, '_PageReAllocate', 'not-a-block');
+      expectFailure(sim, sim.vmm.pageReAllocate(lin, 3, PAGELOCKED | PAGELOCKEDIFDP), 0, '_PageReAllocate', 'invalid-flags');
+      expectFailure(sim, sim.vmm.pageReAllocate(lin, 3, PAGEFIXED), 0, '_PageReAllocate', 'reserved-flags');
+    });
   });
 
   it('PAGELOCKED locks the new pages (they are present and one unlock each succeeds)', async () => {
     await boot();
     const lin = sysAlloc(1);
     expect(sim.vmm.pageReAllocate(lin, 3, PAGELOCKED)).toBe(lin);
-    expect(ptes((lin >>> 12) + 1, 2).every((e) => (e & P_PRES) !== 0)).toBe(true);
+    expect(ptes(sim, (lin >>> 12) + 1, 2).every((e) => (e & P_PRES) !== 0)).toBe(true);
     expect(sim.vmm.pageUnLock(lin, 2, 1, 0)).toBe(1);
   });
 });
@@ -691,14 +633,14 @@ describe('_PageGetSizeAddr', () => {
     await boot();
     const a = sysAlloc(2);
     const edx = Uint32Array.of(0x1234);
-    expectFailure(sim.vmm.pageGetSizeAddr(a + 4096, 0, edx), 0, '_PageGetSizeAddr', 'not-a-block');
+    expectFailure(sim, sim.vmm.pageGetSizeAddr(a + 4096, 0, edx), 0, '_PageGetSizeAddr', 'not-a-block');
     expect(edx[0]).toBe(0);
-    expectFailure(sim.vmm.pageGetSizeAddr(0xc0400000, 0), 0, '_PageGetSizeAddr', 'not-a-block');
+    expectFailure(sim, sim.vmm.pageGetSizeAddr(0xc0400000, 0), 0, '_PageGetSizeAddr', 'not-a-block');
   });
 
   it('flags must be 0', async () => {
     await boot();
     const a = sysAlloc(2);
-    expectFailure(sim.vmm.pageGetSizeAddr(a, 1), 0, '_PageGetSizeAddr', 'reserved-flags');
+    expectFailure(sim, sim.vmm.pageGetSizeAddr(a, 1), 0, '_PageGetSizeAddr', 'reserved-flags');
   });
 });

@@ -4,7 +4,7 @@
  * own sample copies 5 entries into a 3-entry buffer: here that is an error and nothing is written.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   PAGEFIXED,
   PAGELOCKED,
@@ -17,18 +17,16 @@ import {
   P_DIRTY,
   P_PRES,
   P_WRITE,
-  createSimulator,
   type Simulator,
   type VmmErrorCode,
 } from '../src/index.js';
+import { expectFailure, expectUnchanged, simulatorsClosedAfterEach } from './helpers.js';
 
+const sims = simulatorsClosedAfterEach();
 let sim: Simulator;
-afterEach(async () => {
-  await sim.close();
-});
 
 async function boot(): Promise<Simulator> {
-  sim = await createSimulator({ memory: 1 << 20, pager: 'off', seed: 5 });
+  sim = await sims.make({ memory: 1 << 20, pager: 'off', seed: 5 });
   return sim;
 }
 
@@ -36,9 +34,9 @@ const SENTINEL = 0xdeadbeef;
 const sentinel = (n: number): Uint32Array => new Uint32Array(n).fill(SENTINEL);
 const frameAddr = (entry: number): number => (entry & ~0xfff) >>> 0;
 
-function expectFailure(result: number, code: VmmErrorCode): void {
-  expect(result).toBe(0);
-  expect(sim.vmm.lastError).toMatchObject({ service: '_CopyPageTable', code });
+/** A _CopyPageTable call that failed with `code` (it returns 0). */
+function expectCopyFailure(result: number, code: VmmErrorCode): void {
+  expectFailure(sim, result, 0, '_CopyPageTable', code);
 }
 
 function copy(page: number, n: number): number[] {
@@ -130,9 +128,7 @@ describe('_CopyPageTable: entries', () => {
     const buf = new Uint32Array(2);
     expect(sim.vmm.copyPageTable(lin >>> 12, 2, buf, 0)).toBe(1);
     const first = [...buf];
-    const before = sim.fingerprint();
-    buf.fill(0);
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => buf.fill(0));
     expect(copy(lin >>> 12, 2)).toEqual(first);
   });
 
@@ -154,11 +150,11 @@ describe('_CopyPageTable: the DDK sample bug (§6.1) and other failures', () => 
     const pgStart = lin >>> 12;
     expect(sim.vmm.linPageLock(pgStart, 3, 0)).toBe(1);
     const buf = sentinel(3);
-    const before = sim.fingerprint();
-    expectFailure(sim.vmm.copyPageTable(pgStart, 5, buf, 0), 'buffer-too-small');
-    expect(sim.vmm.lastError).toMatchObject({ length: 3, nPages: 5 });
-    expect([...buf]).toEqual([SENTINEL, SENTINEL, SENTINEL]);
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expectCopyFailure(sim.vmm.copyPageTable(pgStart, 5, buf, 0), 'buffer-too-small');
+      expect(sim.vmm.lastError).toMatchObject({ length: 3, nPages: 5 });
+      expect([...buf]).toEqual([SENTINEL, SENTINEL, SENTINEL]);
+    });
     // The corrected call (count 3) succeeds.
     expect(sim.vmm.copyPageTable(pgStart, 3, buf, 0)).toBe(1);
     expect([...buf].every((e) => (e & P_PRES) !== 0)).toBe(true);
@@ -169,7 +165,7 @@ describe('_CopyPageTable: the DDK sample bug (§6.1) and other failures', () => 
     const lin = sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED);
     const buf = sentinel(1);
     for (const flags of [1, 0x100, 0x80000000]) {
-      expectFailure(sim.vmm.copyPageTable(lin >>> 12, 1, buf, flags), 'reserved-flags');
+      expectCopyFailure(sim.vmm.copyPageTable(lin >>> 12, 1, buf, flags), 'reserved-flags');
     }
     expect(buf[0]).toBe(SENTINEL);
   });
@@ -177,11 +173,11 @@ describe('_CopyPageTable: the DDK sample bug (§6.1) and other failures', () => 
   it('an empty 4 MiB slot has no page table: returns 0 (no-page-table), buffer untouched', async () => {
     await boot();
     const buf = sentinel(4);
-    const before = sim.fingerprint();
-    expectFailure(sim.vmm.copyPageTable(0x00400, 4, buf, 0), 'no-page-table'); // private arena, nothing reserved
-    expectFailure(sim.vmm.copyPageTable(0xc0400, 1, buf, 0), 'no-page-table');
-    expect([...buf]).toEqual([SENTINEL, SENTINEL, SENTINEL, SENTINEL]);
-    expect(sim.fingerprint()).toBe(before);
+    expectUnchanged(sim, () => {
+      expectCopyFailure(sim.vmm.copyPageTable(0x00400, 4, buf, 0), 'no-page-table'); // private arena, nothing reserved
+      expectCopyFailure(sim.vmm.copyPageTable(0xc0400, 1, buf, 0), 'no-page-table');
+      expect([...buf]).toEqual([SENTINEL, SENTINEL, SENTINEL, SENTINEL]);
+    });
   });
 
   it('fails when the extra entries reach an empty slot, even though the first pages are fine (§6.1)', async () => {
@@ -190,7 +186,7 @@ describe('_CopyPageTable: the DDK sample bug (§6.1) and other failures', () => 
     expect(sim.vmm.pageReserve(0x7fd, 3, 0)).toBe(0x7fd000);
     expect(sim.vmm.pageCommit(0x7fd, 3, PD_ZEROINIT, 0, PC_WRITEABLE | PC_LOCKED)).toBe(1);
     const buf = sentinel(5);
-    expectFailure(sim.vmm.copyPageTable(0x7fd, 5, buf, 0), 'no-page-table');
+    expectCopyFailure(sim.vmm.copyPageTable(0x7fd, 5, buf, 0), 'no-page-table');
     expect([...buf]).toEqual(new Array(5).fill(SENTINEL));
     expect(sim.vmm.copyPageTable(0x7fd, 3, buf, 0)).toBe(1);
   });
@@ -200,22 +196,22 @@ describe('_CopyPageTable: the DDK sample bug (§6.1) and other failures', () => 
     const lin = sim.vmm.pageReserve(0xd0000, 1, 0);
     expect(sim.vmm.copyPageTable(0xd0000, 1, new Uint32Array(1), 0)).toBe(1);
     expect(sim.vmm.pageFree(lin, 0)).toBe(1);
-    expectFailure(sim.vmm.copyPageTable(0xd0000, 1, new Uint32Array(1), 0), 'no-page-table');
+    expectCopyFailure(sim.vmm.copyPageTable(0xd0000, 1, new Uint32Array(1), 0), 'no-page-table');
   });
 
   it('the invalid region 0xFFC00000–0xFFFFFFFF has no page table', async () => {
     await boot();
-    expectFailure(sim.vmm.copyPageTable(0xffc00, 1, sentinel(1), 0), 'no-page-table');
-    expectFailure(sim.vmm.copyPageTable(0xfffff, 1, sentinel(1), 0), 'no-page-table');
+    expectCopyFailure(sim.vmm.copyPageTable(0xffc00, 1, sentinel(1), 0), 'no-page-table');
+    expectCopyFailure(sim.vmm.copyPageTable(0xfffff, 1, sentinel(1), 0), 'no-page-table');
   });
 
   it('rejects zero counts, page numbers past 0xFFFFF and non-buffers', async () => {
     await boot();
     sim.vmm.pageReserve(PR_SYSTEM, 1, 0);
-    expectFailure(sim.vmm.copyPageTable(0xc0000, 0, sentinel(1), 0), 'zero-count');
-    expectFailure(sim.vmm.copyPageTable(0x100000, 1, sentinel(1), 0), 'invalid-range');
-    expectFailure(sim.vmm.copyPageTable(0xffffe, 3, sentinel(3), 0), 'invalid-range');
-    expectFailure(sim.vmm.copyPageTable(0xc0000, 1, [0] as unknown as Uint32Array, 0), 'invalid-argument');
-    expectFailure(sim.vmm.copyPageTable(0xc0000, 1, new Uint8Array(8) as unknown as Uint32Array, 0), 'invalid-argument');
+    expectCopyFailure(sim.vmm.copyPageTable(0xc0000, 0, sentinel(1), 0), 'zero-count');
+    expectCopyFailure(sim.vmm.copyPageTable(0x100000, 1, sentinel(1), 0), 'invalid-range');
+    expectCopyFailure(sim.vmm.copyPageTable(0xffffe, 3, sentinel(3), 0), 'invalid-range');
+    expectCopyFailure(sim.vmm.copyPageTable(0xc0000, 1, [0] as unknown as Uint32Array, 0), 'invalid-argument');
+    expectCopyFailure(sim.vmm.copyPageTable(0xc0000, 1, new Uint8Array(8) as unknown as Uint32Array, 0), 'invalid-argument');
   });
 });
