@@ -78,6 +78,13 @@ try {
     const moved = !(e & P_PRES) || (e & ~0xfff) >>> 0 !== told[i];
     say(`   page ${hex(page + i, 5)}  driver was told ${hex(told[i]!)}  now ${where}${moved ? '  ← no longer what the driver was told' : ''}`);
   });
+  // The DDK way to use the page again: lock, then ask. It comes back in at a new address (the old
+  // frames sit in quarantine), with its data.
+  vmm.linPageLock(page, 1, 0);
+  vmm.copyPageTable(page, 1, now, 0);
+  const text = new TextDecoder().decode(sim.cpu.readBytes(lin, 4));
+  say(`   Locked and asked again, page ${hex(page, 5)} is back at physical ${hex((now[0]! & ~0xfff) >>> 0)} with its data ("${text}…").`);
+  vmm.linPageUnLock(page, 1, 0);
   say();
 
   say('7. A buggy driver reprograms the device with the old addresses after the unlock');
