@@ -7,7 +7,9 @@ import type { DeviceContext, DeviceModel, DmaResult } from '../../src/device-api
 import { VIOLATION_CODES } from '../../src/ring.js';
 import { OP, REG, STATUS } from './regs.js';
 
-export function createTestProbe({ dma, regs, irq }: DeviceContext): DeviceModel {
+export function createTestProbe({ dma, regs, irq, options }: DeviceContext): DeviceModel {
+  // A device whose construction fails: the worker dies before it is ready (attach must reject).
+  if (options.failOnLoad === true) throw new Error('test-probe: construction failed (failOnLoad)');
   let commands = 0;
   const finish = (r: DmaResult, result: number) => {
     regs.write(REG.RESULT, result);

@@ -1,6 +1,7 @@
 /**
  * test-probe register map: a device that performs one DMA primitive per command, or misbehaves on
- * purpose (throws, exits, hangs). For testing drivers' and the simulator's handling of both.
+ * purpose (throws, exits, hangs; with the attach option `failOnLoad: true` it fails to start). For
+ * testing drivers' and the simulator's handling of both.
  */
 
 export const REG = {
