@@ -134,9 +134,8 @@ export function recordHandout(v: SharedViews, ctx: number, f: number): number {
 }
 
 /**
- * The epoch at which `ctx` was last handed frame `f`, or -1 if never. Epoch 0 is a legal even epoch,
- * so hand-outs are stored as epoch and read back with a "was it ever written" bit kept separately by
- * storing epoch+1 would complicate reports; instead the table starts at -1 for every entry.
+ * The epoch at which `ctx` was last handed frame `f`, or -1 if never (every entry starts at -1:
+ * epoch 0 is a real epoch, so it cannot mean "never").
  */
 export function handoutOf(v: SharedViews, ctx: number, f: number): number {
   return Atomics.load(v.control, handoutIndex(v, ctx, f));
