@@ -27,9 +27,15 @@ export class FrameAllocator {
   private readonly stack: Int32Array;
   private readonly pos: Int32Array;
   private top = 0;
+  /**
+   * FIFO of released frames. Entries are never removed from the middle: a frame taken out of
+   * quarantine early (a contiguous run needed it) just loses its QUARANTINED flag, and its entry is
+   * skipped when it reaches the head. qLen counts entries, qLive the frames really quarantined.
+   */
   private readonly quarantine: Int32Array;
   private qHead = 0;
   private qLen = 0;
+  private qLive = 0;
 
   constructor(
     private readonly v: SharedViews,
@@ -51,17 +57,9 @@ export class FrameAllocator {
     this.quarantineCapacity = Math.min(quarantineCapacity, n);
   }
 
-  get totalFrames(): number {
-    return this.v.frames;
-  }
-
   /** Frames on the free list plus frames in quarantine (both are unowned). */
   get freeCount(): number {
-    return this.top + this.qLen;
-  }
-
-  get quarantinedCount(): number {
-    return this.qLen;
+    return this.top + this.qLive;
   }
 
   isFree(f: number): boolean {
@@ -101,17 +99,17 @@ export class FrameAllocator {
   }
 
   /**
-   * Takes the frames [start, start+count), every one of which must be free or quarantined
-   * (the quarantine is drained first if any of them sits there).
+   * Takes the frames [start, start+count), every one of which must be free or quarantined; only
+   * those frames leave the quarantine.
    */
   takeRun(start: Frame, count: number): void {
     for (let f = start; f < start + count; f++) {
       if (this.isQuarantined(f)) {
-        this.drainQuarantine();
-        break;
-      }
+        clearFrameFlags(this.v, f, FF.QUARANTINED);
+        this.qLive--;
+        setFrameFlags(this.v, f, FF.USED);
+      } else this.take(f);
     }
-    for (let f = start; f < start + count; f++) this.take(f);
   }
 
   isQuarantined(f: number): boolean {
@@ -125,37 +123,49 @@ export class FrameAllocator {
       this.push(f);
       return;
     }
-    if (this.qLen === this.quarantineCapacity) this.drainOne();
+    if (this.qLive === this.quarantineCapacity) this.drainOne();
+    if (this.qLen === this.quarantine.length) this.compact();
     this.quarantine[(this.qHead + this.qLen) % this.quarantine.length] = f;
     this.qLen++;
+    this.qLive++;
     setFrameFlags(this.v, f, FF.QUARANTINED);
-  }
-
-  /** Empties the quarantine (e.g. when the pager changes policy). */
-  drainQuarantine(): void {
-    while (this.drainOne());
-  }
-
-  setQuarantineCapacity(n: number): void {
-    this.quarantineCapacity = Math.min(Math.max(0, n), this.v.frames);
-    while (this.qLen > this.quarantineCapacity) this.drainOne();
   }
 
   /** A stable fingerprint of the allocator state, for all-or-nothing checks in tests. */
   fingerprint(): string {
     const q: number[] = [];
-    for (let i = 0; i < this.qLen; i++) q.push(this.quarantine[(this.qHead + i) % this.quarantine.length]!);
+    for (let i = 0; i < this.qLen; i++) {
+      const f = this.quarantine[(this.qHead + i) % this.quarantine.length]!;
+      if (this.isQuarantined(f)) q.push(f);
+    }
     return `${this.top}:${Buffer.from(this.stack.buffer, 0, this.top * 4).toString('base64')}|${q.join(',')}`;
   }
 
+  /** Moves the oldest really-quarantined frame to the free list; false if there is none. */
   private drainOne(): boolean {
-    if (this.qLen === 0) return false;
-    const f = this.quarantine[this.qHead]!;
-    this.qHead = (this.qHead + 1) % this.quarantine.length;
-    this.qLen--;
-    clearFrameFlags(this.v, f, FF.QUARANTINED);
-    this.push(f);
-    return true;
+    while (this.qLen > 0) {
+      const f = this.quarantine[this.qHead]!;
+      this.qHead = (this.qHead + 1) % this.quarantine.length;
+      this.qLen--;
+      if (!this.isQuarantined(f)) continue; // taken out early by takeRun
+      clearFrameFlags(this.v, f, FF.QUARANTINED);
+      this.qLive--;
+      this.push(f);
+      return true;
+    }
+    return false;
+  }
+
+  /** Drops skipped entries so the FIFO never outgrows its buffer (rare: only after early takes). */
+  private compact(): void {
+    const live: number[] = [];
+    for (let i = 0; i < this.qLen; i++) {
+      const f = this.quarantine[(this.qHead + i) % this.quarantine.length]!;
+      if (this.isQuarantined(f) && !live.includes(f)) live.push(f);
+    }
+    this.quarantine.set(live);
+    this.qHead = 0;
+    this.qLen = live.length;
   }
 
   private push(f: number): void {

@@ -6,8 +6,8 @@
  * Write protection is not enforced: Windows 95 runs ring 0 with CR0.WP clear, so a VxD can write a
  * page whose PTE lacks P_WRITE. Permissions are still reported by _PageQuery and in PTEs.
  *
- * A multi-page access checks and pages in every page before the first byte moves, so a fault leaves
- * memory as it was.
+ * A multi-page access checks every page before paging any in, and pages all in before the first
+ * byte moves, so a fault leaves memory (and residency) as it was.
  */
 
 import { LINEAR_PAGES, PAGESIZE, frameBase, isUlong, linAddr, nthPage, offsetInPage, pageBase, pageOf, type LinAddr, type LinPage, type PhysAddr } from './address.js';
@@ -78,7 +78,11 @@ export class SimCpu implements Cpu {
     const start = linAddr(lin);
     const first = pageOf(start);
     const last = pageOf(linAddr(lin + len - 1));
-    for (let p = first; p <= last; p = nthPage(p, 1)) this.resolve(p, p === first ? start : pageBase(p), write);
+    // Every page is checked before any is paged in: a faulting access changes nothing.
+    for (let p = first; p <= last; p = nthPage(p, 1)) this.check(p, p === first ? start : pageBase(p), write);
+    for (let p = first; p <= last; p = nthPage(p, 1)) {
+      if (!core.isPresent(p) && !core.pageIn(p)) throw new PageFault(p === first ? start : pageBase(p), 'out-of-memory', write);
+    }
     let off = 0;
     for (let p = first; p <= last; p = nthPage(p, 1)) {
       const inPage = p === first ? offsetInPage(start) : 0;
@@ -95,14 +99,13 @@ export class SimCpu implements Cpu {
     core.tick();
   }
 
-  private resolve(p: LinPage, addr: LinAddr, write: boolean): void {
+  private check(p: LinPage, addr: LinAddr, write: boolean): void {
     const core = this.core;
     if (arenaOf(p) === ARENA.INVALID) throw new PageFault(addr, 'invalid-region', write);
     const st = core.pstate[p];
     if (st === PS.FREE) throw new PageFault(addr, 'free', write);
     if (st === PS.RESERVED) throw new PageFault(addr, 'reserved', write);
     if (core.pinfo[p]! & PI.ALIAS && !core.aliasValid(p)) throw new PageFault(addr, 'stale-alias', write);
-    if (!core.isPresent(p) && !core.pageIn(p)) throw new PageFault(addr, 'out-of-memory', write);
   }
 }
 

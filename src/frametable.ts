@@ -14,6 +14,23 @@
 
 import { FF, FT, ftIndex, handoutIndex, type SharedViews } from './layout.js';
 
+/**
+ * Epochs are read modulo 2^30. The counter word itself wraps at 2^32 after ~4e9 bumps; masking keeps
+ * every epoch a non-negative number with its parity (bit 0) intact, so −1 stays free to mean "never
+ * handed out" however long a soak runs. Two epochs 2^30 bumps apart compare equal — an ABA window
+ * of a billion lock cycles on one frame.
+ */
+export const EPOCH_MASK = 0x3fffffff;
+
+function readEpoch(v: SharedViews, f: number): number {
+  return Atomics.load(v.control, ftIndex(v, f, FT.EPOCH)) & EPOCH_MASK;
+}
+
+/** Adds `by` to a frame's epoch; returns the new (masked) epoch. */
+function bumpEpoch(v: SharedViews, f: number, by: number): number {
+  return (Atomics.add(v.control, ftIndex(v, f, FT.EPOCH), by) + by) & EPOCH_MASK;
+}
+
 // ——— main thread: lock state ———
 
 /**
@@ -29,7 +46,7 @@ export function lockFrame(v: SharedViews, f: number, ctx: number): number {
     Atomics.store(c, ftIndex(v, f, FT.LOCKER), ctx + 1);
     // Publishes "locked": a device that loads this odd epoch after it was stored may DMA (if its
     // hand-out matches). Ordered after the LOCK add so a report never shows odd epoch, count 0.
-    Atomics.add(c, ftIndex(v, f, FT.EPOCH), 1);
+    bumpEpoch(v, f, 1);
   }
   return count;
 }
@@ -51,11 +68,13 @@ export interface UnlockResult {
 export function unlockFrame(v: SharedViews, f: number): UnlockResult {
   const c = v.control;
   const count = Atomics.sub(c, ftIndex(v, f, FT.LOCK), 1) - 1;
-  if (count !== 0) return { count, epoch: Atomics.load(c, ftIndex(v, f, FT.EPOCH)), inflight: 0 };
-  Atomics.and(c, ftIndex(v, f, FT.FLAGS), ~FF.MARKDIRTY);
-  const epoch = Atomics.add(c, ftIndex(v, f, FT.EPOCH), 1) + 1;
+  if (count !== 0) return { count, epoch: readEpoch(v, f), inflight: 0 };
+  const epoch = bumpEpoch(v, f, 1);
   // Must follow the epoch bump (seq-cst): see the module comment.
   const inflight = Atomics.load(c, ftIndex(v, f, FT.INFLIGHT));
+  // Only after the bump: a device that still read the odd epoch must not see the dirty mark gone
+  // (it would be told 'dma-not-marked-dirty' instead of the real race).
+  Atomics.and(c, ftIndex(v, f, FT.FLAGS), ~FF.MARKDIRTY);
   return { count, epoch, inflight };
 }
 
@@ -66,7 +85,7 @@ export function unlockFrame(v: SharedViews, f: number): UnlockResult {
 export function fixFrame(v: SharedViews, f: number): number {
   Atomics.or(v.control, ftIndex(v, f, FT.FLAGS), FF.FIXED);
   // Publishes "locked" to devices after the FIXED flag (reports read both).
-  return Atomics.add(v.control, ftIndex(v, f, FT.EPOCH), 1) + 1;
+  return bumpEpoch(v, f, 1);
 }
 
 /**
@@ -77,13 +96,16 @@ export function fixFrame(v: SharedViews, f: number): number {
  */
 export function retireFrame(v: SharedViews, f: number): UnlockResult {
   const c = v.control;
+  // Only the main thread writes EPOCH, so reading it and then adding cannot lose an update.
+  const e0 = readEpoch(v, f);
+  const epoch = bumpEpoch(v, f, e0 & 1 ? 1 : 2);
+  // After the bump (Dekker order, module comment).
+  const inflight = Atomics.load(c, ftIndex(v, f, FT.INFLIGHT));
+  // The frame's other state is cleared only once no device can still pass the epoch check.
   Atomics.store(c, ftIndex(v, f, FT.LOCK), 0);
   Atomics.store(c, ftIndex(v, f, FT.LOCKER), 0);
   Atomics.and(c, ftIndex(v, f, FT.FLAGS), ~(FF.FIXED | FF.MARKDIRTY | FF.PTE_DIRTY | FF.NOPAGER | FF.DMA_WRITTEN));
   Atomics.store(c, ftIndex(v, f, FT.OWNER), -1);
-  const e0 = Atomics.load(c, ftIndex(v, f, FT.EPOCH));
-  const epoch = Atomics.add(c, ftIndex(v, f, FT.EPOCH), e0 & 1 ? 1 : 2) + (e0 & 1 ? 1 : 2);
-  const inflight = Atomics.load(c, ftIndex(v, f, FT.INFLIGHT));
   return { count: 0, epoch, inflight };
 }
 
@@ -92,7 +114,7 @@ export function lockCount(v: SharedViews, f: number): number {
 }
 
 export function epochOf(v: SharedViews, f: number): number {
-  return Atomics.load(v.control, ftIndex(v, f, FT.EPOCH));
+  return readEpoch(v, f);
 }
 
 export function flagsOf(v: SharedViews, f: number): number {
@@ -128,7 +150,7 @@ export function lockerOf(v: SharedViews, f: number): number {
  * really saw.
  */
 export function recordHandout(v: SharedViews, ctx: number, f: number): number {
-  const e = Atomics.load(v.control, ftIndex(v, f, FT.EPOCH));
+  const e = readEpoch(v, f);
   Atomics.store(v.control, handoutIndex(v, ctx, f), e);
   return e;
 }
@@ -154,7 +176,7 @@ export function clearHandouts(v: SharedViews, ctx: number): void {
  */
 export function beginAccess(v: SharedViews, f: number): number {
   Atomics.add(v.control, ftIndex(v, f, FT.INFLIGHT), 1);
-  return Atomics.load(v.control, ftIndex(v, f, FT.EPOCH));
+  return readEpoch(v, f);
 }
 
 /**
@@ -163,5 +185,5 @@ export function beginAccess(v: SharedViews, f: number): number {
  */
 export function endAccess(v: SharedViews, f: number): number {
   Atomics.sub(v.control, ftIndex(v, f, FT.INFLIGHT), 1);
-  return Atomics.load(v.control, ftIndex(v, f, FT.EPOCH));
+  return readEpoch(v, f);
 }

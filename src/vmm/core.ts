@@ -430,8 +430,11 @@ export class MemoryCore {
    * A contiguous run for a fixed allocation: frames that are free, quarantined, or held by an
    * unlocked swappable page (which the pager may evict at any moment, §1.8). Pure; -1 if none.
    */
-  findContig(req: ContigRequest): number {
-    return this.allocator.findContig(req, (f) => this.allocator.isFree(f) || this.allocator.isQuarantined(f) || this.isEvictableFrame(f));
+  findContig(req: ContigRequest): Frame | -1 {
+    const a = this.allocator;
+    // Prefer a run that leaves the quarantine alone; reach into it only when nothing else fits.
+    const run = a.findContig(req, (f) => a.isFree(f) || this.isEvictableFrame(f));
+    return run !== -1 ? run : a.findContig(req, (f) => a.isFree(f) || a.isQuarantined(f) || this.isEvictableFrame(f));
   }
 
   /** Takes the run found by findContig, paging out the swappable pages that hold any of it. */
@@ -481,8 +484,8 @@ export class MemoryCore {
     }
     if (markDirty && this.isPresent(page)) {
       this.pte[page]! |= P_DIRTY;
-      const f = this.frameOfPage(page);
-      setFrameFlags(this.shared, f, FF.PTE_DIRTY | (info & (PI.FIXED | PI.NOPAGER) ? 0 : FF.MARKDIRTY));
+      // As in cpuWrote: only a frame the page owns gets the mark; MARKDIRTY only while locked.
+      if (!(info & PI.NOPAGER)) setFrameFlags(this.shared, this.frameOfPage(page), FF.PTE_DIRTY | (info & PI.FIXED ? 0 : FF.MARKDIRTY));
     }
   }
 
@@ -568,7 +571,9 @@ export class MemoryCore {
     if ((pte & (P_DIRTY | P_ACC)) === (P_DIRTY | P_ACC) && !(this.pinfo[page]! & PI.VIRGIN)) return;
     this.pte[page] = pte | P_DIRTY | P_ACC;
     this.pinfo[page]! &= ~PI.VIRGIN;
-    if (!(this.pinfo[page]! & PI.ALIAS)) setFrameFlags(this.shared, pteFrame(pte), FF.PTE_DIRTY);
+    // The frame's dirty mirror belongs to the page that owns the frame; aliases, physical mappings
+    // and _PageCommitPhys pages map frames they do not own (and a dirty alias is the DDK's point).
+    if (!(this.pinfo[page]! & PI.NOPAGER)) setFrameFlags(this.shared, pteFrame(pte), FF.PTE_DIRTY);
   }
 
   cpuRead(page: LinPage): void {

@@ -364,7 +364,8 @@ export class Vmm implements VmmServices {
         const wasPageable = !core.isLocked(from) && !(core.pinfo[from]! & (PI.FIXED | PI.NOPAGER));
         core.removePageable(from);
         if (wasPageable) core.addPageable(to);
-        setOwner(core.shared, f, to);
+        // No-pager pages map frames the memory manager does not own: their owner stays as it is.
+        if (!(core.pinfo[from]! & PI.NOPAGER)) setOwner(core.shared, f, to);
       }
       core.pstate[from] = PS.RESERVED;
       core.pinfo[from] = 0;
@@ -380,6 +381,9 @@ export class Vmm implements VmmServices {
     if (core.isPresent(p)) {
       const f = core.frameOfPage(p);
       core.shared.ram.fill(0, frameBase(f), frameBase(f) + PAGESIZE);
+      // New contents: the saved copy is stale and the page must be written at its next page-out.
+      core.backing.delete(p);
+      core.cpuWrote(p);
     } else {
       core.backing.delete(p);
       core.pinfo[p]! |= PI.ZEROINIT | PI.VIRGIN;
@@ -665,7 +669,10 @@ export class Vmm implements VmmServices {
       }
       for (let i = 0; i < c; i++) {
         const pg = p + i;
-        const pte = core.pstate[pg] === PS.COMMITTED ? core.pte[pg]! : 0;
+        let pte = core.pstate[pg] === PS.COMMITTED ? core.pte[pg]! : 0;
+        // An alias whose original no longer holds the frame (unlocked without the alias, or freed)
+        // maps someone else's memory: report it not present and hand nothing out.
+        if (pte & D.P_PRES && core.pinfo[pg]! & PI.ALIAS && !core.aliasValid(linPage(pg))) pte &= ~D.P_PRES & 0xfff;
         PageBuf[i] = pte;
         if (pte & D.P_PRES) this.handout(pteFrame(pte), linPage(pg), '_CopyPageTable');
       }
@@ -720,6 +727,8 @@ export class Vmm implements VmmServices {
       const [p, c] = this.range(page, npages);
       const and = bits('permand', permand);
       const or = flagsIn('permor', permor, D.PC_USER | D.PC_WRITEABLE | D.PC_STATIC);
+      // Like _LinPageLock: a range may span blocks (every page committed) but not arenas — an arena
+      // boundary inside one request is always a caller's arithmetic error.
       this.oneArena(p, c);
       this.allCommitted(p, c);
       const core = this.core;
@@ -816,6 +825,7 @@ export class Vmm implements VmmServices {
       const vm = ulong('VM', VM);
       const fl = flagsIn('flags', flags, D.PAGEDISCARD | D.PAGEZEROINIT);
       if (p < 0x110 && vm !== SYS_VM_HANDLE) fail('invalid-vm', `VM ${hex(vm)} is not a VM handle (needed for pages below 0x110)`, { value: vm });
+      // One arena per request, as for _LinPageLock and _PageModifyPermissions.
       this.oneArena(p, c);
       this.allCommitted(p, c);
       const core = this.core;
