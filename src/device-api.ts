@@ -38,9 +38,12 @@ export interface DmaPort {
   add32(phys: number, delta: number): DmaResult & { readonly value: number };
   /** Aligned 32-bit compare-exchange; `value` is the word before. */
   compareExchange32(phys: number, expected: number, replacement: number): DmaResult & { readonly value: number };
-  /** Gathers the elements, in order, into `into` (all elements checked before any byte moves). */
+  /**
+   * Gathers the elements, in order, into `into` (all elements checked before any byte moves). At
+   * most 256 elements per call (a RangeError beyond, before anything is touched).
+   */
   gather(list: readonly SgElement[], into: Uint8Array): DmaResult;
-  /** Scatters `data` across the elements, in order (all checked first). */
+  /** Scatters `data` across the elements, in order (all checked first; at most 256 elements, as gather). */
   scatter(list: readonly SgElement[], data: Uint8Array): DmaResult;
   /** Names the device command subsequent accesses belong to (for reports). */
   setCommand(command: number): void;

@@ -1,8 +1,9 @@
 /**
  * The frame table's atomic protocol (DESIGN.md §3), in small named functions so that every Atomics
- * call states what it orders and which race it closes. Both threads use this module: the VMM on the
- * main thread (lock, unlock, move, free, hand-out) and the DMA port in device workers (begin/end of
- * an access).
+ * call states what it orders and which race it closes. The VMM uses it on the main thread (lock,
+ * unlock, move, free, hand-out); the device side of the protocol — raise INFLIGHT, read the epoch,
+ * lower INFLIGHT, read it again — is in src/dma/record.ts and src/dma/port.ts, which also record
+ * what they raised so a killed worker can be cleaned up after.
  *
  * Memory-ordering argument, once: every operation here is a sequentially consistent Atomics
  * operation, so all threads agree on one total order of them. The check that matters is a Dekker
@@ -166,24 +167,4 @@ export function handoutOf(v: SharedViews, ctx: number, f: number): number {
 /** Marks every hand-out entry of a driver context as "never" (-1). Main thread, at context creation. */
 export function clearHandouts(v: SharedViews, ctx: number): void {
   v.control.fill(-1, handoutIndex(v, ctx, 0), handoutIndex(v, ctx, v.frames));
-}
-
-// ——— device side: one access ———
-
-/**
- * Announces an access to frame `f` and returns the epoch it must hold for the whole access.
- * INFLIGHT is raised before EPOCH is read (Dekker order with unlockFrame/retireFrame).
- */
-export function beginAccess(v: SharedViews, f: number): number {
-  Atomics.add(v.control, ftIndex(v, f, FT.INFLIGHT), 1);
-  return readEpoch(v, f);
-}
-
-/**
- * Ends an access and returns the epoch now; a value different from beginAccess's means an unlock
- * (or move, or free) took effect while the bytes were moving.
- */
-export function endAccess(v: SharedViews, f: number): number {
-  Atomics.sub(v.control, ftIndex(v, f, FT.INFLIGHT), 1);
-  return readEpoch(v, f);
 }

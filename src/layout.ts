@@ -8,13 +8,14 @@
  * Two buffers:
  *  - RAM: `frames × 4096` bytes of simulated physical memory.
  *  - control (Int32 words): header | frame table | handout tables | device control blocks |
- *    violation ring.
+ *    device access records | violation ring.
  */
 
 import { PAGESIZE } from './address.js';
 
 export const LAYOUT_MAGIC = 0x444d4153; // 'DMAS'
-export const LAYOUT_VERSION = 1;
+/** 2: device access records (AR) between the device control blocks and the ring. */
+export const LAYOUT_VERSION = 2;
 
 export const MIN_MEMORY = 1 << 20; // 1 MiB
 export const MAX_MEMORY = 1 << 30; // 1 GiB
@@ -36,15 +37,18 @@ export const H = {
   RING_WRITE: 10,
   /** Ring slots consumed by the main thread (monotonic). */
   RING_READ: 11,
-  /** Records a writer could not append because the ring was full. */
+  /** Records a writer could not append because the ring was full, plus records lost with a writer
+   * that died between claiming a slot and publishing it (tombstones, counted by the drain). */
   RING_DROPPED: 12,
   TOTAL_WORDS: 13,
   /** onViolation policy: see VIOLATION_MODE. */
   ON_VIOLATION: 14,
   /** Global monotonic sequence shared by every report, whichever thread makes it. */
   SEQ: 15,
+  /** Word index of the first device access record. */
+  ACCESS: 16,
 } as const;
-export const HEADER_WORDS = 16;
+export const HEADER_WORDS = 17;
 
 /** Frame-table entry: 8 Int32 words per physical frame (32 bytes, two frames per cache line). */
 export const FT = {
@@ -109,6 +113,36 @@ export const DCB = {
 export const DCB_STRIDE = 64;
 export const DEVICE_REGS = 32;
 
+/**
+ * Device access record: per device, what its DMA port has raised in the frame table and which ring
+ * slot it is filling, so that the host can undo exactly that after the worker dies mid-access
+ * (terminated by detach or by the hang watchdog, or exiting on its own). Written only by the device's
+ * worker while it runs; read and cleared only by the host, after the worker's 'exit' event.
+ *
+ * An access's frames are walked in a fixed order (src/dma/record.ts `walkFrames`: the recorded spans
+ * in order, each span's frames ascending). BEGUN counts the frames of that walk whose INFLIGHT the
+ * port has raised, ENDED those it has lowered again; the frames at walk positions [ENDED, BEGUN) are
+ * the ones still raised.
+ */
+export const AR = {
+  /** Spans of the access in progress (0: none). Stored after the span words, which it publishes. */
+  SPANS: 0,
+  /** Frames of the walk whose INFLIGHT has been raised. */
+  BEGUN: 1,
+  /** Frames of the walk whose INFLIGHT has been lowered again (≤ BEGUN). */
+  ENDED: 2,
+  /** Violation-ring slot index the device is claiming or filling, plus 1 (0: none). */
+  RING_CLAIM: 3,
+  /** Span i is at SPAN_BASE + 2i: physical address (as Int32), length in bytes. */
+  SPAN_BASE: 8,
+} as const;
+/**
+ * Most spans (scatter-gather elements) one DMA access may have; the port throws a RangeError beyond
+ * this, before it touches anything.
+ */
+export const AR_MAX_SPANS = 256;
+export const AR_STRIDE = AR.SPAN_BASE + 2 * AR_MAX_SPANS;
+
 export const DEVICE_STATE = { EMPTY: 0, STARTING: 1, RUNNING: 2, FAULTED: 3, STOPPED: 4 } as const;
 
 /** Each device's registers are also visible at a physical MMIO window above RAM (for re-entrancy). */
@@ -120,6 +154,7 @@ export const VR = {
   /** seq + 1 once the record is complete (publication word). */
   COMMIT: 0,
   SEQ: 1,
+  /** Violation code number (ring.ts VIOLATION_CODES), or VR_TOMBSTONE. */
   CODE: 2,
   DEVICE: 3,
   DRIVER: 4,
@@ -130,7 +165,7 @@ export const VR = {
   EPOCH_EXPECTED: 9,
   /** 0 read (device reads memory), 1 write (device writes memory). */
   DIR: 10,
-  /** Outcome: 0 blocked, 1 allowed. */
+  /** Outcome: 0 blocked, 1 allowed, 2 thrown, 3 reported (an unlock seen by the device after the fact). */
   OUTCOME: 11,
   /** Device command number the access belonged to. */
   COMMAND: 12,
@@ -140,6 +175,11 @@ export const VR = {
   DETAIL: 14,
 } as const;
 export const VR_STRIDE = 16;
+/**
+ * CODE of a slot whose writer died between claiming and publishing it: the host publishes the slot
+ * with this code so the reader can pass it; the drain skips it and counts it in RING_DROPPED.
+ */
+export const VR_TOMBSTONE = -1;
 
 export const VIOLATION_MODE = { block: 0, allow: 1, throw: 2 } as const;
 export type ViolationMode = keyof typeof VIOLATION_MODE;
@@ -162,6 +202,7 @@ export interface SharedViews {
   readonly frameTableBase: number;
   readonly handoutBase: number;
   readonly deviceBase: number;
+  readonly accessBase: number;
   readonly ringBase: number;
 }
 
@@ -174,9 +215,10 @@ function computeOffsets(c: LayoutConfig) {
   const frameTableBase = HEADER_WORDS;
   const handoutBase = frameTableBase + frames * FT_STRIDE;
   const deviceBase = handoutBase + c.maxDrivers * frames;
-  const ringBase = deviceBase + c.maxDevices * DCB_STRIDE;
+  const accessBase = deviceBase + c.maxDevices * DCB_STRIDE;
+  const ringBase = accessBase + c.maxDevices * AR_STRIDE;
   const totalWords = ringBase + c.ringCapacity * VR_STRIDE;
-  return { frames, frameTableBase, handoutBase, deviceBase, ringBase, totalWords };
+  return { frames, frameTableBase, handoutBase, deviceBase, accessBase, ringBase, totalWords };
 }
 
 export function validateLayoutConfig(c: LayoutConfig): void {
@@ -208,6 +250,7 @@ export function createShared(c: LayoutConfig): SharedViews {
   control[H.FRAME_TABLE] = o.frameTableBase;
   control[H.HANDOUT] = o.handoutBase;
   control[H.DEVICES] = o.deviceBase;
+  control[H.ACCESS] = o.accessBase;
   control[H.RING] = o.ringBase;
   control[H.TOTAL_WORDS] = o.totalWords;
   for (let f = 0; f < o.frames; f++) control[o.frameTableBase + f * FT_STRIDE + FT.OWNER] = -1;
@@ -234,7 +277,7 @@ export function attachShared(ramBuffer: SharedArrayBuffer, controlBuffer: Shared
   };
   validateLayoutConfig(c);
   const o = computeOffsets(c);
-  if (o.totalWords !== control[H.TOTAL_WORDS] || o.totalWords * 4 !== controlBuffer.byteLength) {
+  if (o.totalWords !== control[H.TOTAL_WORDS] || o.accessBase !== control[H.ACCESS] || o.totalWords * 4 !== controlBuffer.byteLength) {
     throw new LayoutError('control buffer size does not match its header');
   }
   if (ramBuffer.byteLength !== c.memoryBytes) throw new LayoutError('RAM buffer size does not match the header');
@@ -257,6 +300,7 @@ function views(
     frameTableBase: o.frameTableBase,
     handoutBase: o.handoutBase,
     deviceBase: o.deviceBase,
+    accessBase: o.accessBase,
     ringBase: o.ringBase,
   };
 }
@@ -274,6 +318,11 @@ export function handoutIndex(v: SharedViews, ctx: number, f: number): number {
 /** Word index of a device control-block field. */
 export function dcbIndex(v: SharedViews, device: number, field: number): number {
   return v.deviceBase + device * DCB_STRIDE + field;
+}
+
+/** Word index of a device access-record field (AR). */
+export function accessIndex(v: SharedViews, device: number, field: number): number {
+  return v.accessBase + device * AR_STRIDE + field;
 }
 
 /** Word index of a violation-ring record field. */

@@ -16,6 +16,8 @@ import type { MemoryCore, UnlockObserver } from './vmm/core.js';
 
 export type { ViolationCode } from './ring.js';
 
+const UNLOCK_DURING_DMA = codeNumber('unlock-during-dma');
+
 export interface DeviceRef {
   readonly id: number;
   readonly kind: string;
@@ -80,7 +82,11 @@ const MESSAGES: Record<ViolationCode, string> = {
   'dma-address-before-lock': 'device used an address its driver copied from the page table while the page was unlocked: obtain physical addresses only after locking (the page may have moved before the lock)',
 };
 
-const OUTCOME = ['blocked', 'allowed', 'thrown'] as const;
+/** Ring OUTCOME words (layout.ts VR.OUTCOME) by number. */
+const OUTCOME = ['blocked', 'allowed', 'thrown', 'reported'] as const;
+
+/** One unlock, whichever side reported it: (frame, the epoch the unlock made). Epochs are < 2^30. */
+const unlockKey = (frame: number, epoch: number): number => frame * 0x40000000 + epoch;
 
 export interface ReportContext {
   driverName(ctx: number): string | null;
@@ -92,6 +98,14 @@ export interface ReportContext {
 export class ViolationLog implements UnlockObserver {
   private readonly list: Violation[] = [];
   private sorted = true;
+  /**
+   * Unlocks already reported as 'unlock-during-dma' (unlockKey). An unlock racing an access can be
+   * seen by both sides — the unlocker finds the in-flight count raised, the device finds the epoch
+   * changed at the end of its access — and is reported once, by whichever record comes first (the
+   * unlocker's: it reports synchronously, before any drain can see the device's). Kept across
+   * clear(), so a device record drained after a clear does not bring a cleared report back.
+   */
+  private readonly unlocksReported = new Set<number>();
 
   constructor(
     private readonly core: MemoryCore,
@@ -114,7 +128,14 @@ export class ViolationLog implements UnlockObserver {
   }
 
   drain(): void {
-    for (const r of drainViolations(this.core.shared)) this.push(this.fromRing(r));
+    for (const r of drainViolations(this.core.shared)) {
+      if (r.code === UNLOCK_DURING_DMA) {
+        const key = unlockKey(r.frame, r.epochSeen);
+        if (this.unlocksReported.has(key)) continue;
+        this.unlocksReported.add(key);
+      }
+      this.push(this.fromRing(r));
+    }
   }
 
   clear(): void {
@@ -124,6 +145,9 @@ export class ViolationLog implements UnlockObserver {
 
   /** UnlockObserver: an unlock (or free) took effect while DMA was in flight on the frame. */
   unlockDuringDma(frame: number, page: number, ctx: number, epoch: number, inflight: number, service: string): void {
+    const key = unlockKey(frame, epoch);
+    if (this.unlocksReported.has(key)) return;
+    this.unlocksReported.add(key);
     const h = this.core.history;
     // The event that made `epoch` (an unlock, or a free / decommit of a locked page) and the lock
     // it ended, which made the epoch just before.
@@ -166,13 +190,17 @@ export class ViolationLog implements UnlockObserver {
     const expected = r.epochExpected >= 0 ? r.epochExpected : null;
     const stacks: { -readonly [K in keyof Violation['stacks']]: string[] } = {};
     let meant: HistoryEvent | undefined;
+    // For 'unlock-during-dma' (the device saw, at the end of a valid access, that the frame's epoch
+    // had moved on): the event that made epochSeen — the unlock, or free, to blame.
+    let ending: HistoryEvent | undefined;
     if (inRam) {
       const handout = expected !== null ? h.last(r.frame, 'handout', expected, r.driver) : undefined;
       // The lock the driver's address belonged to: the one that made the hand-out epoch (odd), or
       // for a hand-out taken while unlocked, the lock right after it.
       const lockEpoch = expected === null ? r.epochSeen - (r.epochSeen & 1 ? 0 : 1) : expected & 1 ? expected : expected + 1;
       const lock = h.last(r.frame, 'lock', lockEpoch);
-      const unlock = h.ending(r.frame, lockEpoch + 1);
+      if (code === 'unlock-during-dma') ending = h.ending(r.frame, r.epochSeen);
+      const unlock = code === 'unlock-during-dma' ? ending : h.ending(r.frame, lockEpoch + 1);
       const relock = code === 'dma-stale-address' ? h.last(r.frame, 'lock', r.epochSeen) : undefined;
       if (code === 'dma-address-before-lock') {
         // No lock belonged to the hand-out; show the lock that followed it (the current one).
@@ -192,12 +220,14 @@ export class ViolationLog implements UnlockObserver {
     if (code === 'dma-address-width') detail.addressBits = r.detail;
     if (code === 'dma-boundary') detail.boundary = r.detail;
     const owner = inRam ? this.core.frameState(r.frame).owner : -1;
+    // A device-side unlock-during-dma names the unlocking driver and service, as the unlocker's own
+    // report does (unlockDuringDma).
     return {
       seq: r.seq,
       code,
-      message: MESSAGES[code],
+      message: ending ? `${MESSAGES[code]} (${ending.service})` : MESSAGES[code],
       device: this.ctx.device(r.device),
-      driver: this.ctx.driverName(r.driver),
+      driver: this.ctx.driverName(ending ? ending.ctx : r.driver),
       physAddr: r.phys,
       frame: r.frame,
       linearPage: meant && meant.page >= 0 ? meant.page : owner >= 0 ? owner : null,

@@ -2,7 +2,11 @@
  * copy-engine: a memory-to-memory DMA engine with fill and scatter-gather chains. Depends only on
  * the DMA port / register / interrupt interfaces.
  *
- * A command runs when the driver writes CONTROL with START. Direct mode copies LENGTH bytes from SRC
+ * A command runs when the driver writes CONTROL with START: that write rings the doorbell, and each
+ * doorbell is one command, run from the registers as they are when the engine gets to it. A doorbell
+ * rung while a command runs only queues; when its turn comes the engine runs it whatever CONTROL's
+ * START bit says by then (the engine clears START as each command starts, so a queued doorbell finds
+ * it clear). Direct mode copies LENGTH bytes from SRC
  * to DST (or fills DST with FILL_VALUE when FILL is set). SG mode walks 16-byte descriptors
  * {src, dst, length, next} from DESC, read by DMA from driver memory — so the descriptor table must be
  * locked and handed out like any buffer — until next = 0; with FILL, each descriptor fills its dst.
@@ -53,10 +57,11 @@ export function createCopyEngine({ dma, regs, irq }: DeviceContext): DeviceModel
 
   return {
     onDoorbell() {
+      // One doorbell, one command: START is not re-checked (module comment).
       const control = regs.read(REG.CONTROL);
-      if (!(control & CONTROL.START)) return;
       counters.commands++;
       regs.write(REG.STATUS, STATUS.BUSY);
+      // Self-clearing START, for the driver's readback only.
       regs.write(REG.CONTROL, control & ~CONTROL.START);
       const { error, bytes } = run(control);
       counters.bytes += bytes;

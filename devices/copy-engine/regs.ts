@@ -17,7 +17,13 @@ export const REG = {
 } as const;
 export const REGISTER_COUNT = 9;
 
-/** CONTROL bits. Writing CONTROL with START set rings the doorbell. */
+/**
+ * CONTROL bits. Writing CONTROL with START set rings the doorbell; each doorbell is one command.
+ * START reads back as set until the engine starts the command, then clear (self-clearing). A
+ * doorbell rung while the engine is busy queues: it runs later, from the registers as they are then,
+ * even though START has been cleared meanwhile — so two back-to-back writes of START run two
+ * commands, each with the registers current when it starts.
+ */
 export const CONTROL = {
   START: 1 << 0,
   FILL: 1 << 1,

@@ -1,6 +1,8 @@
 /**
  * test-probe: one DMA primitive per command from its registers, or a deliberate fault. Every command
- * ends with STATUS.DONE and an interrupt (faults excepted: those never finish).
+ * ends with STATUS.DONE and an interrupt (faults excepted: those never finish). Each doorbell is one
+ * command: CMD stays latched (it is not cleared), so a doorbell queued behind a running command runs
+ * the op CMD holds when its turn comes.
  */
 
 import type { DeviceContext, DeviceModel, DmaResult } from '../../src/device-api.js';
@@ -20,8 +22,8 @@ export function createTestProbe({ dma, regs, irq, options }: DeviceContext): Dev
   return {
     onDoorbell() {
       commands++;
+      // CMD is left as it is (latched): a second doorbell rung meanwhile runs the same op again.
       const op = regs.read(REG.CMD);
-      regs.write(REG.CMD, 0);
       regs.write(REG.STATUS, 0);
       const addr = regs.read(REG.ADDR);
       const len = regs.read(REG.LEN);
@@ -60,6 +62,19 @@ export function createTestProbe({ dma, regs, irq, options }: DeviceContext): Dev
           for (;;) {
             // Spins forever: the host's hang watchdog must notice and terminate the worker.
           }
+        case OP.HANG_MID_ACCESS: {
+          // The port hands a read's bytes to the destination's set() once the access has passed its
+          // checks and its frames are announced; this destination never takes them.
+          const stuck = new (class extends Uint8Array {
+            override set(): void {
+              for (;;) {
+                // Spins forever inside the access, until the worker is terminated.
+              }
+            }
+          })(len);
+          dma.read(addr, stuck);
+          throw new Error('test-probe: HANG_MID_ACCESS returned (the access was refused)');
+        }
         default:
           throw new Error(`test-probe: unknown op ${op}`);
       }

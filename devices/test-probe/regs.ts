@@ -1,11 +1,16 @@
 /**
  * test-probe register map: a device that performs one DMA primitive per command, or misbehaves on
- * purpose (throws, exits, hangs; with the attach option `failOnLoad: true` it fails to start). For
+ * purpose (throws, exits, hangs — also in the middle of a DMA access; with the attach option
+ * `failOnLoad: true` it fails to start). For
  * testing drivers' and the simulator's handling of both.
  */
 
 export const REG = {
-  /** Writing a nonzero OP rings the doorbell. */
+  /**
+   * Writing a nonzero OP rings the doorbell; each doorbell is one command. The op stays latched here
+   * (reads back as the last op written): a doorbell rung while the probe is busy queues, and runs the
+   * op CMD holds when its turn comes.
+   */
   CMD: 0,
   ADDR: 1,
   LEN: 2,
@@ -30,6 +35,12 @@ export const OP = {
   THROW: 0x10,
   EXIT: 0x11,
   HANG: 0x12,
+  /**
+   * A read of LEN bytes at ADDR that never finishes: the worker spins inside the DMA access, after
+   * the port has announced its frames (in flight) and before any byte lands. For testing what a
+   * worker terminated mid-access leaves behind.
+   */
+  HANG_MID_ACCESS: 0x13,
 } as const;
 
 export const STATUS = { DONE: 1 << 0, REFUSED: 1 << 1 } as const;

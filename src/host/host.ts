@@ -10,6 +10,12 @@
  *  - Supervision: 'error', 'exit' and fault messages become DeviceFault records; a watchdog reports
  *    a device that leaves a doorbell unserved too long as hung and terminates it. The simulator and
  *    the other devices go on.
+ *  - Clean-up after a worker has really exited (its 'exit' event), however it ended: the in-flight
+ *    counts its DMA port still had raised are lowered (its access record, src/dma/record.ts), and a
+ *    violation-ring slot it had claimed but not published is published as a tombstone (ring.ts), so
+ *    neither a false 'unlock-during-dma' nor a wedged ring outlives the device.
+ *  - A handle outlives its device: once detached, every method throws (or rejects with) DeviceError
+ *    'detached' — its slot, registers and interrupt line may belong to a newer device by then.
  */
 
 import { Worker } from 'node:worker_threads';
@@ -17,7 +23,8 @@ import * as Comlink from 'comlink';
 import { catalog, type CatalogEntry } from '../../devices/registry.js';
 import { SimulatorError } from '../errors.js';
 import { DCB, DCB_STRIDE, DEVICE_REGS, DEVICE_STATE, MMIO_BASE, MMIO_STRIDE, dcbIndex, type SharedViews } from '../layout.js';
-import { nextSeq } from '../ring.js';
+import { nextSeq, settleClaim, takeClaimNote } from '../ring.js';
+import { recoverAccess } from '../dma/record.js';
 import type { DeviceRef, ViolationLog } from '../report.js';
 import { nodeEndpoint } from './endpoint.js';
 import type { DeviceControl, DeviceWorkerData, WorkerMessage } from './protocol.js';
@@ -61,6 +68,7 @@ export interface DeviceFault {
   readonly command?: number;
 }
 
+/** A device's handle. Once the device is detached, every method but detach throws (or rejects with) DeviceError 'detached'. */
 export interface DeviceHandle {
   readonly id: number;
   readonly kind: string;
@@ -128,13 +136,19 @@ class Device implements DeviceHandle {
     return this.idx(DCB.REGS + index);
   }
 
+  /** A detached handle touches nothing: its slot may already serve another device. */
+  private live(): void {
+    if (this.dead?.code === 'detached') throw this.dead;
+  }
+
   readReg(index: number): number {
+    this.live();
     return Atomics.load(this.v.control, this.reg(index)) >>> 0;
   }
 
   writeReg(index: number, value: number): void {
+    this.live();
     const at = this.reg(index);
-    if (this.dead?.code === 'detached') throw this.dead;
     const c = this.v.control;
     // The register store is ordered before the doorbell add (both seq-cst): a worker that sees the
     // new RUNG sees the register.
@@ -161,9 +175,11 @@ class Device implements DeviceHandle {
     const c = this.v.control;
     const irq = this.idx(DCB.IRQ);
     for (;;) {
+      // A dead device's line says nothing about it: after a detach the slot may belong to a newer
+      // device, whose interrupt this handle must not take. So `dead` is checked first.
+      if (this.dead) throw this.dead;
       // The device stores IRQ_COUNT before IRQ (runtime.ts), so a seen level has its count.
       if (Atomics.load(c, irq) === 1) return { count: Atomics.load(c, this.idx(DCB.IRQ_COUNT)) };
-      if (this.dead) throw this.dead;
       const left = deadline - performance.now();
       if (left <= 0) throw new DeviceError('timeout', `no interrupt within ${timeoutMs} ms`, this.ref);
       // Never blocks the main thread. The host notifies this word when the device dies, so a
@@ -174,6 +190,7 @@ class Device implements DeviceHandle {
   }
 
   ackInterrupt(): void {
+    this.live();
     Atomics.store(this.v.control, this.idx(DCB.IRQ), 0);
   }
 
@@ -186,7 +203,8 @@ class Device implements DeviceHandle {
 
   async reset(): Promise<void> {
     await this.call((r) => r.reset());
-    this.ackInterrupt();
+    // Not through ackInterrupt: a detach that began meanwhile must not turn a finished reset into a throw.
+    if (!this.dead) Atomics.store(this.v.control, this.idx(DCB.IRQ), 0);
   }
 
   async detach(): Promise<void> {
@@ -320,6 +338,9 @@ export class DeviceHost {
       });
       worker.on('exit', (code) => {
         clearTimeout(timer);
+        // The worker has stopped for good: undo what it left half-done in shared memory, before
+        // anyone waiting on its exit (detach, close) goes on.
+        this.cleanUpAfter(id);
         reject(new DeviceError('load-failed', `worker exited with code ${code} before it was ready`, dev.ref));
         if (!dev.dead) this.fault(dev, 'exited', `worker exited with code ${code}`);
         dev.onExit();
@@ -336,6 +357,36 @@ export class DeviceHost {
     dev.remote = Comlink.wrap<DeviceControl>(nodeEndpoint(worker));
     this.startWatchdog();
     return dev;
+  }
+
+  /** Ring slots noted by dead writers that a live writer's note also named (settleClaim): retried. */
+  private readonly unsettledClaims: number[] = [];
+  private claimRetry: NodeJS.Timeout | undefined;
+
+  /**
+   * After a device's worker has exited: lowers the in-flight counts its access record shows still
+   * raised, and settles the ring slot it had noted (tombstone if it died holding it).
+   */
+  private cleanUpAfter(id: number): void {
+    recoverAccess(this.v, id);
+    const w = takeClaimNote(this.v, id);
+    if (w >= 0) this.unsettledClaims.push(w);
+    this.settleClaims();
+  }
+
+  private settleClaims(): void {
+    const left = this.unsettledClaims.filter((w) => !settleClaim(this.v, w));
+    this.unsettledClaims.length = 0;
+    this.unsettledClaims.push(...left);
+    if (left.length > 0 && !this.claimRetry) {
+      // A live writer's note named the slot: it either holds it (and will publish) or lost the claim
+      // (and moves its note on); either way, within microseconds. Supervision never keeps the
+      // process alive on its own.
+      this.claimRetry = setTimeout(() => {
+        this.claimRetry = undefined;
+        this.settleClaims();
+      }, 1).unref();
+    }
   }
 
   /** Records a fault, kills the device; other devices and the simulator carry on. */
