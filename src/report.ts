@@ -296,4 +296,3 @@ export function renderViolation(v: Violation): string {
   return lines.join('\n');
 }
 
-export { codeNumber };

@@ -167,8 +167,8 @@ describe('_PageAllocate(PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)', () => {
 
   it('can use frames held by unlocked swappable pages, as a plain PAGEFIXED allocation can', async () => {
     // Memory full of resident but unlocked swappable pages: the pager may take any of them (§1.8),
-    // and a plain PAGEFIXED request of the same size succeeds by paging them out. core.ts even has
-    // evictForContig() "for contiguous requests".
+    // and a plain PAGEFIXED request of the same size succeeds by paging them out; a contiguous one
+    // must too.
     const sim = await sims.make({ memory: 1 << 20, pager: 'off' });
     const swap = sim.vmm.pageAllocate(240, PG_SYS, 0, 0, 0, 0, null, 0);
     sim.cpu.writeBytes(swap, new Uint8Array(240 * 4096).fill(0x3c));

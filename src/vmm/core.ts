@@ -32,7 +32,6 @@ import {
 import { FrameAllocator, type ContigRequest } from '../allocator.js';
 import { FF, type SharedViews } from '../layout.js';
 import {
-  clearFrameFlags,
   epochOf,
   fixFrame,
   flagsOf,
@@ -614,9 +613,6 @@ export class MemoryCore {
     return { lock: lockCount(this.shared, f), epoch: epochOf(this.shared, f), flags: flagsOf(this.shared, f), owner: ownerOf(this.shared, f) };
   }
 
-  clearDirtyMirror(f: number): void {
-    clearFrameFlags(this.shared, f, FF.PTE_DIRTY);
-  }
 }
 
 /** PC_* permission bits → PTE bits (ring 0 writes regardless: Windows 95 runs with CR0.WP clear). */
