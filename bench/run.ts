@@ -25,7 +25,7 @@ import { clearHandouts } from '../src/frametable.js';
 import { createShared, dcbIndex, DCB } from '../src/layout.js';
 import { MemoryCore } from '../src/vmm/core.js';
 import { Vmm } from '../src/vmm/services.js';
-import { createSimulator, PAGECONTIG, PAGEFIXED, PAGEMARKDIRTY, PAGEUSEALIGN, PG_SYS, copyEngine as CE, type Simulator } from '../src/index.js';
+import { createSimulator, PAGECONTIG, PAGEFIXED, PAGEMARKDIRTY, PAGEUSEALIGN, PG_SYS, copyEngine as CE, type PhysAddr, type Simulator } from '../src/index.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, time: { type: 'string', default: '400' } } });
 const time = Number(values.time);
@@ -62,7 +62,7 @@ function locked(sim: Simulator, n: number) {
 }
 
 // — DMA port, measured on this thread straight over shared memory (a bare VMM, no simulator) —
-const views = createShared({ memoryBytes: 16 << 20, maxDrivers: 1, maxDevices: 1, ringCapacity: 64 });
+const views = createShared({ memoryBytes: 16 << 20, maxDrivers: 1, maxDevices: 1, ringCapacity: 64, traceCapacity: 0 });
 let seq = 0;
 const core = new MemoryCore(views, { seed: 1, pager: 'off', stacks: false }, () => ++seq);
 clearHandouts(views, 0);
@@ -80,10 +80,10 @@ views.control[dcbIndex(views, 0, DCB.ADDRESS_BITS)] = 32;
 const port = new CheckedDmaPort(views, 0);
 const raw = views.ram;
 const two = lockedBare(2, 0);
-const p0 = two[0]!;
-const p1 = two[1]!;
+const p0 = two[0]! as PhysAddr;
+const p1 = two[1]! as PhysAddr;
 // 64 KiB needs physically contiguous frames: a PAGEUSEALIGN|PAGECONTIG|PAGEFIXED block.
-const c0 = lockedBare(16, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)[0]!;
+const c0 = lockedBare(16, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)[0]! as PhysAddr;
 const sim = await createSimulator({ seed: 1, stacks: false });
 const buf = locked(sim, 18);
 add('dma-copy-4k', ['checked copy 4 KiB', () => port.copy(p0, p1, 4096)], ['raw copyWithin 4 KiB', () => raw.copyWithin(p1, p0, p0 + 4096)]);

@@ -18,6 +18,14 @@ export type LinPage = Brand<number, 'LinPage'>;
 export type PhysAddr = Brand<number, 'PhysAddr'>;
 /** A physical frame number (physical address >> 12). */
 export type Frame = Brand<number, 'Frame'>;
+/**
+ * A frame's epoch (frametable.ts): odd while locked, even while not, bumped by every lock, unlock
+ * and retirement; read modulo 2^30, so always ≥ 0. A hand-out entry holds the epoch the driver was
+ * given, or HANDOUT_NEVER.
+ */
+export type Epoch = Brand<number, 'Epoch'>;
+/** A hand-out entry that was never written (epoch 0 is a real epoch, so it cannot mean "never"). */
+export const HANDOUT_NEVER = -1;
 
 export const PAGESHIFT = 12;
 export const PAGESIZE = 0x1000;

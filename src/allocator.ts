@@ -41,7 +41,6 @@ export class FrameAllocator {
     private readonly v: SharedViews,
     /** Frames held back after release before reuse; 0 disables the quarantine. */
     private quarantineCapacity: number,
-    reserved: ReadonlySet<number> = new Set(),
   ) {
     const n = v.frames;
     this.stack = new Int32Array(n);
@@ -50,7 +49,6 @@ export class FrameAllocator {
     // Push high frames first so that low frames are handed out first: deterministic and
     // recognisable in demos (the first allocation gets low physical addresses).
     for (let f = n - 1; f >= 0; f--) {
-      if (reserved.has(f)) continue;
       this.pos[f] = this.top;
       this.stack[this.top++] = f;
     }
@@ -71,7 +69,7 @@ export class FrameAllocator {
     if (this.top === 0 && !this.drainOne()) return -1;
     const f = this.stack[--this.top]!;
     this.pos[f] = -1;
-    setFrameFlags(this.v, f, FF.USED);
+    setFrameFlags(this.v, f as Frame, FF.USED);
     return f as Frame;
   }
 
@@ -105,20 +103,20 @@ export class FrameAllocator {
   takeRun(start: Frame, count: number): void {
     for (let f = start; f < start + count; f++) {
       if (this.isQuarantined(f)) {
-        clearFrameFlags(this.v, f, FF.QUARANTINED);
+        clearFrameFlags(this.v, f as Frame, FF.QUARANTINED);
         this.qLive--;
-        setFrameFlags(this.v, f, FF.USED);
+        setFrameFlags(this.v, f as Frame, FF.USED);
       } else this.take(f);
     }
   }
 
   isQuarantined(f: number): boolean {
-    return (flagsOf(this.v, f) & FF.QUARANTINED) !== 0;
+    return (flagsOf(this.v, f as Frame) & FF.QUARANTINED) !== 0;
   }
 
   /** Returns a frame. With a quarantine it waits there first; the oldest quarantined frame is freed. */
   release(f: number): void {
-    clearFrameFlags(this.v, f, FF.USED);
+    clearFrameFlags(this.v, f as Frame, FF.USED);
     if (this.quarantineCapacity === 0) {
       this.push(f);
       return;
@@ -128,7 +126,7 @@ export class FrameAllocator {
     this.quarantine[(this.qHead + this.qLen) % this.quarantine.length] = f;
     this.qLen++;
     this.qLive++;
-    setFrameFlags(this.v, f, FF.QUARANTINED);
+    setFrameFlags(this.v, f as Frame, FF.QUARANTINED);
   }
 
   /** A stable fingerprint of the allocator state, for all-or-nothing checks in tests. */
@@ -148,7 +146,7 @@ export class FrameAllocator {
       this.qHead = (this.qHead + 1) % this.quarantine.length;
       this.qLen--;
       if (!this.isQuarantined(f)) continue; // taken out early by takeRun
-      clearFrameFlags(this.v, f, FF.QUARANTINED);
+      clearFrameFlags(this.v, f as Frame, FF.QUARANTINED);
       this.qLive--;
       this.push(f);
       return true;
@@ -180,6 +178,6 @@ export class FrameAllocator {
     this.stack[i] = last;
     this.pos[last] = i;
     this.pos[f] = -1;
-    setFrameFlags(this.v, f, FF.USED);
+    setFrameFlags(this.v, f as Frame, FF.USED);
   }
 }

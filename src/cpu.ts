@@ -11,10 +11,10 @@
  */
 
 import { LINEAR_PAGES, PAGESIZE, frameBase, isUlong, linAddr, nthPage, offsetInPage, pageBase, pageOf, type LinAddr, type LinPage, type PhysAddr } from './address.js';
+import { PageFault } from './errors.js';
+import { ARENA, PS, arenaOf, type MemoryCore } from './vmm/core.js';
 
 const MAX_PAGE = (LINEAR_PAGES - 1) as LinPage;
-import { PageFault } from './errors.js';
-import { ARENA, PI, PS, arenaOf, type MemoryCore } from './vmm/core.js';
 
 export interface Cpu {
   read8(lin: number): number;
@@ -57,16 +57,17 @@ export class SimCpu implements Cpu {
   }
 
   readBytes(lin: number, len: number): Uint8Array {
-    checkArgs(lin, len);
+    checkArgs(lin, len, false);
     const out = new Uint8Array(len);
     const ram = this.core.shared.ram;
     this.forEachPage(lin, len, false, (phys, off, n) => out.set(ram.subarray(phys, phys + n), off));
     return out;
   }
 
+  /** Throws a TypeError, writing nothing, unless `bytes` is a Uint8Array or an array of integers 0 … 255. */
   writeBytes(lin: number, bytes: Uint8Array | readonly number[]): void {
-    const data = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
-    checkArgs(lin, data.length);
+    const data = byteArray(bytes);
+    checkArgs(lin, data.length, true);
     const ram = this.core.shared.ram;
     this.forEachPage(lin, data.length, true, (phys, off, n) => ram.set(data.subarray(off, off + n), phys));
   }
@@ -102,15 +103,29 @@ export class SimCpu implements Cpu {
   private check(p: LinPage, addr: LinAddr, write: boolean): void {
     const core = this.core;
     if (arenaOf(p) === ARENA.INVALID) throw new PageFault(addr, 'invalid-region', write);
-    const st = core.pstate[p];
+    const st = core.pageState(p);
     if (st === PS.FREE) throw new PageFault(addr, 'free', write);
     if (st === PS.RESERVED) throw new PageFault(addr, 'reserved', write);
-    if (core.pinfo[p]! & PI.ALIAS && !core.aliasValid(p)) throw new PageFault(addr, 'stale-alias', write);
+    if (core.isAliasPage(p) && !core.aliasValid(p)) throw new PageFault(addr, 'stale-alias', write);
   }
 }
 
-function checkArgs(lin: number, len: number): void {
+function checkArgs(lin: number, len: number, write: boolean): void {
   if (!isUlong(lin)) throw new TypeError(`linear address must be an unsigned 32-bit integer, got ${String(lin)}`);
   if (!Number.isInteger(len) || len < 0) throw new TypeError(`length must be a non-negative integer, got ${String(len)}`);
-  if (lin + len > 0x100000000) throw new PageFault(0xffffffff, 'invalid-region', false);
+  if (lin + len > 0x100000000) throw new PageFault(0xffffffff, 'invalid-region', write);
+}
+
+/**
+ * The bytes to write. Anything else is refused rather than converted: Uint8Array.from would turn a
+ * string into zero bytes, 300 into 44 and 1.5 into 1 — a silent write of data nobody meant.
+ */
+function byteArray(bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (!Array.isArray(bytes)) throw new TypeError(`bytes must be a Uint8Array or an array of byte values, got ${typeof bytes}`);
+  for (let i = 0; i < bytes.length; i++) {
+    const b: unknown = bytes[i];
+    if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > 0xff) throw new TypeError(`bytes[${i}] is ${String(b)}, not a byte (an integer 0 … 255)`);
+  }
+  return Uint8Array.from(bytes as readonly number[]);
 }

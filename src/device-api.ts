@@ -4,40 +4,55 @@
  * raw view of RAM. Types only: a device module that imports this file pulls in no runtime code.
  */
 
+import type { PhysAddr } from './address.js';
 import type { ViolationCode } from './ring.js';
 
-/** How a DMA access ended. Failures are data: a refused access moves no byte and says why. */
+/**
+ * How a DMA access ended. Failures are data: a refused access moves no byte and says why. Bytes are
+ * counted per direction: a memory-to-memory copy of n bytes reads n and writes n.
+ */
 export interface DmaResult {
-  /** Bytes actually moved. */
-  readonly bytes: number;
+  /** Bytes the device read from memory. */
+  readonly bytesRead: number;
+  /** Bytes the device wrote into memory. */
+  readonly bytesWritten: number;
   readonly ok: boolean;
   /** Set when the access was refused (or let through under onViolation 'allow'). */
   readonly violation?: ViolationCode;
 }
 
-/** A scatter-gather element: a physical address and a length in bytes. */
+/** A DmaResult with the 32-bit word an atomic access read (the word before, for read-modify-write). */
+export interface DmaValueResult extends DmaResult {
+  readonly value: number;
+}
+
+/**
+ * A scatter-gather element: a physical address and a length in bytes. Addresses are typed on the
+ * device side as on the VMM side: a device brands what it reads from its registers or descriptors
+ * with `physAddr` (src/address.ts), which refuses anything that is not a 32-bit unsigned number.
+ */
 export interface SgElement {
-  readonly phys: number;
+  readonly phys: PhysAddr;
   readonly length: number;
 }
 
 export interface DmaPort {
   /** Device reads memory at `phys` into `into`. */
-  read(phys: number, into: Uint8Array): DmaResult;
+  read(phys: PhysAddr, into: Uint8Array): DmaResult;
   /** Device writes `data` into memory at `phys`. */
-  write(phys: number, data: Uint8Array): DmaResult;
+  write(phys: PhysAddr, data: Uint8Array): DmaResult;
   /** Device writes `length` copies of a byte at `phys`. */
-  fill(phys: number, length: number, value: number): DmaResult;
+  fill(phys: PhysAddr, length: number, value: number): DmaResult;
   /** Memory to memory: reads `length` bytes at `src`, writes them at `dst` (both ranges checked first). */
-  copy(src: number, dst: number, length: number): DmaResult;
+  copy(src: PhysAddr, dst: PhysAddr, length: number): DmaResult;
   /** Aligned 32-bit atomic read. */
-  load32(phys: number): DmaResult & { readonly value: number };
+  load32(phys: PhysAddr): DmaValueResult;
   /** Aligned 32-bit atomic write. */
-  store32(phys: number, value: number): DmaResult;
+  store32(phys: PhysAddr, value: number): DmaResult;
   /** Aligned 32-bit atomic add; `value` is the word before the add. */
-  add32(phys: number, delta: number): DmaResult & { readonly value: number };
+  add32(phys: PhysAddr, delta: number): DmaValueResult;
   /** Aligned 32-bit compare-exchange; `value` is the word before. */
-  compareExchange32(phys: number, expected: number, replacement: number): DmaResult & { readonly value: number };
+  compareExchange32(phys: PhysAddr, expected: number, replacement: number): DmaValueResult;
   /**
    * Gathers the elements, in order, into `into` (all elements checked before any byte moves). At
    * most 256 elements per call (a RangeError beyond, before anything is touched).

@@ -5,7 +5,7 @@
  */
 
 export { createSimulator } from './simulator.js';
-export type { Simulator, SimulatorOptions, DriverContext, PagerControl, OutstandingLock } from './simulator.js';
+export type { Simulator, SimulatorOptions, DriverContext, PagerControl, OutstandingLock, TraceControl } from './simulator.js';
 export type { VmmServices } from './vmm/services.js';
 export { NUL_PAGE_HANDLE, SYS_VM_HANDLE } from './vmm/services.js';
 export type { Cpu } from './cpu.js';
@@ -13,12 +13,16 @@ export type { PagerPolicy, PagerStats } from './vmm/core.js';
 export { PageFault, SimulatorError } from './errors.js';
 export type { VmmError, VmmErrorCode, PageFaultReason } from './errors.js';
 export { renderViolation } from './report.js';
-export type { Violation, ViolationCode, FrameSnapshot, DeviceRef } from './report.js';
+export type { Violation, ViolationCode, ViolationCounts, ViolationAccess, FrameSnapshot, DeviceRef, DeviceFault, FaultKind } from './report.js';
+export { TRACE_KINDS, TRACE_FIELDS, DMA_OUTCOMES, FAULT_KINDS } from './trace.js';
+export type { TraceEvent, TraceKind, TraceStats, DmaOutcome } from './trace.js';
+export { physAddr, frame, frameOf, frameBase, HANDOUT_NEVER } from './address.js';
+export type { PhysAddr, Frame, Epoch, LinAddr, LinPage } from './address.js';
 export { VIOLATION_CODES } from './ring.js';
 export { DeviceError } from './host/host.js';
-export type { AttachOptions, DeviceHandle, DeviceFault, DeviceErrorCode } from './host/host.js';
+export type { AttachOptions, DeviceHandle, DeviceErrorCode } from './host/host.js';
 export type { ViolationMode } from './layout.js';
-export type { DmaPort, DmaResult, Registers, InterruptLine, DeviceContext, DeviceModel, SgElement } from './device-api.js';
+export type { DmaPort, DmaResult, DmaValueResult, Registers, InterruptLine, DeviceContext, DeviceModel, SgElement } from './device-api.js';
 export * from './ddk.js';
 export * as copyEngine from '../devices/copy-engine/regs.js';
 export * as testProbe from '../devices/test-probe/regs.js';

@@ -14,12 +14,18 @@
 import { PAGESIZE } from './address.js';
 
 export const LAYOUT_MAGIC = 0x444d4153; // 'DMAS'
-/** 2: device access records (AR) between the device control blocks and the ring. */
-export const LAYOUT_VERSION = 2;
+/**
+ * 3: in-flight DMA as one bit per device slot in the frame entry (was a count); access records
+ * keep spans, an access id and the command (no cursors); attachment ids in device control blocks
+ * and ring records; per-producer trace rings.
+ */
+export const LAYOUT_VERSION = 3;
 
 export const MIN_MEMORY = 1 << 20; // 1 MiB
 export const MAX_MEMORY = 1 << 30; // 1 GiB
 export const DEFAULT_MEMORY = 16 << 20;
+/** Device slots: 8 in-flight words of 32 bits fit the 16-word frame entry. */
+export const MAX_DEVICES = 256;
 
 /** Header word indices. */
 export const H = {
@@ -43,25 +49,45 @@ export const H = {
   TOTAL_WORDS: 13,
   /** onViolation policy: see VIOLATION_MODE. */
   ON_VIOLATION: 14,
-  /** Global monotonic sequence shared by every report, whichever thread makes it. */
+  /** Global monotonic sequence shared by every report and trace event, whichever thread makes it. */
   SEQ: 15,
   /** Word index of the first device access record. */
   ACCESS: 16,
+  /** Words per frame-table entry (FT_STRIDE_SMALL or FT_STRIDE_LARGE). */
+  FT_STRIDE: 17,
+  /** Word index of the first trace ring (producer 0 = the main thread, 1 + slot = a device). */
+  TRACE: 18,
+  /** Events per trace ring; 0 = tracing off. */
+  TRACE_CAPACITY: 19,
 } as const;
-export const HEADER_WORDS = 17;
+export const HEADER_WORDS = 20;
 
-/** Frame-table entry: 8 Int32 words per physical frame (32 bytes, two frames per cache line). */
+/**
+ * Frame-table entry. In-flight DMA is one bit per device slot, INFLIGHT + (slot >> 5), bit
+ * (slot & 31): a device sets its own bit (Atomics.or) for the frames of the access it is making and
+ * clears it (Atomics.and) when the access ends. A bit is idempotent — a frame walked twice in one
+ * access sets it twice and clears it once — and a dead device's bits can be cleared exactly without
+ * knowing how far it got (src/dma/record.ts).
+ */
 export const FT = {
   LOCK: 0,
   EPOCH: 1,
-  INFLIGHT: 2,
-  FLAGS: 3,
+  FLAGS: 2,
   /** Linear page this frame backs, or -1 (none). */
-  OWNER: 4,
+  OWNER: 3,
   /** Driver context that took the lock 0 → 1, plus 1 (0 = none). */
-  LOCKER: 5,
+  LOCKER: 4,
+  /** First in-flight word; there are inflightWords(maxDevices) of them. */
+  INFLIGHT: 5,
 } as const;
-export const FT_STRIDE = 8;
+/** Entry size with up to 3 in-flight words (96 devices): 32 bytes, two frames per cache line. */
+export const FT_STRIDE_SMALL = 8;
+export const FT_STRIDE_LARGE = 16;
+
+/** In-flight words per frame for `maxDevices` slots. */
+export function inflightWords(maxDevices: number): number {
+  return Math.ceil(maxDevices / 32);
+}
 
 /** Frame flag bits (FT.FLAGS). */
 export const FF = {
@@ -77,10 +103,6 @@ export const FF = {
   MARKDIRTY: 1 << 4,
   /** Backs pages with no pager (the pager never drops or moves it). */
   NOPAGER: 1 << 5,
-  /** The system nul page. */
-  NUL: 1 << 6,
-  /** A device has written into this frame since it was last allocated. */
-  DMA_WRITTEN: 1 << 7,
 } as const;
 
 /** Device control block: 64 words per device. */
@@ -94,48 +116,50 @@ export const DCB = {
   /** Interrupt line level: 1 raised, 0 acknowledged. The main thread waits on it. */
   IRQ: 4,
   IRQ_COUNT: 5,
-  /** 1 while the device is executing a command (re-entrancy guard). */
-  BUSY: 6,
+  /** The attachment this slot serves now (host-wide serial, never reused; 0 = none). */
+  ATTACHMENT: 6,
   /** DEVICE_STATE value. */
   STATE: 7,
-  /** Bumped by the worker as it makes progress (hang watchdog). */
-  HEARTBEAT: 8,
+  /**
+   * Bumped by the worker whenever it makes progress — an access that moved bytes, a finished
+   * command — for the hang watchdog: a device is hung only if this stands still while it owes a
+   * doorbell, not merely because one command is long.
+   */
+  PROGRESS: 8,
   /** Driver context the device is bound to. */
   DRIVER: 9,
   /** Address width in bits. */
   ADDRESS_BITS: 10,
   /** No-crossing boundary in bytes (0 = none). */
   BOUNDARY: 11,
-  /** Commands executed. */
-  COMMANDS: 12,
   REGS: 32,
 } as const;
 export const DCB_STRIDE = 64;
 export const DEVICE_REGS = 32;
 
 /**
- * Device access record: per device, what its DMA port has raised in the frame table and which ring
- * slot it is filling, so that the host can undo exactly that after the worker dies mid-access
- * (terminated by detach or by the hang watchdog, or exiting on its own). Written only by the device's
- * worker while it runs; read and cleared only by the host, after the worker's 'exit' event.
- *
- * An access's frames are walked in a fixed order (src/dma/record.ts `walkFrames`: the recorded spans
- * in order, each span's frames ascending). BEGUN counts the frames of that walk whose INFLIGHT the
- * port has raised, ENDED those it has lowered again; the frames at walk positions [ENDED, BEGUN) are
- * the ones still raised.
+ * Device access record: per device, the access its DMA port is making, written only by the device's
+ * worker. Two readers: the host after the worker has died (which frames may still carry its
+ * in-flight bit: every frame of the recorded spans), and an unlocker that found the device's bit
+ * raised on the frame it unlocked (which transfer was in flight: a seqlock read, see record.ts).
  */
 export const AR = {
   /** Spans of the access in progress (0: none). Stored after the span words, which it publishes. */
   SPANS: 0,
-  /** Frames of the walk whose INFLIGHT has been raised. */
-  BEGUN: 1,
-  /** Frames of the walk whose INFLIGHT has been lowered again (≤ BEGUN). */
-  ENDED: 2,
+  /** Access serial: bumped when an access opens, before its span words are written (seqlock). */
+  ID: 1,
+  /** Device command number the access belongs to. */
+  COMMAND: 2,
   /** Violation-ring slot index the device is claiming or filling, plus 1 (0: none). */
   RING_CLAIM: 3,
-  /** Span i is at SPAN_BASE + 2i: physical address (as Int32), length in bytes. */
+  /**
+   * Span i is at SPAN_BASE + 2i: physical address (as Int32), then length in bytes with bit 31 set
+   * for a device write (lengths are < 2^31: RAM is at most 1 GiB).
+   */
   SPAN_BASE: 8,
 } as const;
+/** Bit 31 of a recorded span length: the device writes memory. */
+export const AR_SPAN_WRITE = 0x80000000 | 0;
 /**
  * Most spans (scatter-gather elements) one DMA access may have; the port throws a RangeError beyond
  * this, before it touches anything.
@@ -173,6 +197,8 @@ export const VR = {
   ACCESS: 13,
   /** Code-specific detail (address bits, boundary size, …). */
   DETAIL: 14,
+  /** The attachment that made the record (DCB.ATTACHMENT when it made it). */
+  ATTACHMENT: 15,
 } as const;
 export const VR_STRIDE = 16;
 /**
@@ -180,6 +206,27 @@ export const VR_STRIDE = 16;
  * with this code so the reader can pass it; the drain skips it and counts it in RING_DROPPED.
  */
 export const VR_TOMBSTONE = -1;
+
+/**
+ * Trace ring: one per producer (the main thread, and each device slot), single writer, single
+ * reader (the main thread). A header, then `TRACE_CAPACITY` events of TE_STRIDE words.
+ */
+export const TR = {
+  /** Events published (monotonic); the writer stores it after the event's words. */
+  WRITE: 0,
+  /** Events consumed by the main thread (monotonic). */
+  READ: 1,
+  /** Events the writer could not publish because the ring was full. */
+  DROPPED: 2,
+  /** 1 while the writer holds a sequence number it has not published yet (trace.ts watermark). */
+  BUSY: 3,
+  EVENTS: 4,
+} as const;
+/** Trace event: SEQ, KIND (kind | flags << 8), then payload words (trace.ts TraceKind). */
+export const TE = { SEQ: 0, KIND: 1, A: 2 } as const;
+export const TE_STRIDE = 12;
+export const DEFAULT_TRACE_CAPACITY = 4096;
+export const MAX_TRACE_CAPACITY = 1 << 20;
 
 export const VIOLATION_MODE = { block: 0, allow: 1, throw: 2 } as const;
 export type ViolationMode = keyof typeof VIOLATION_MODE;
@@ -189,6 +236,8 @@ export interface LayoutConfig {
   maxDrivers: number;
   maxDevices: number;
   ringCapacity: number;
+  /** Events per trace ring (0: tracing off). */
+  traceCapacity: number;
 }
 
 export interface SharedViews {
@@ -200,25 +249,39 @@ export interface SharedViews {
   readonly ram: Uint8Array;
   readonly control: Int32Array;
   readonly frameTableBase: number;
+  /** Words per frame-table entry. */
+  readonly ftStride: number;
+  /** In-flight words per frame entry (one bit per device slot). */
+  readonly inflightWords: number;
   readonly handoutBase: number;
   readonly deviceBase: number;
   readonly accessBase: number;
   readonly ringBase: number;
+  readonly traceBase: number;
 }
 
 export class LayoutError extends Error {
   override readonly name = 'LayoutError';
 }
 
+/** Trace producers: the main thread (0) and one per device slot (1 + slot). */
+export function traceProducers(c: LayoutConfig): number {
+  return c.maxDevices + 1;
+}
+
 function computeOffsets(c: LayoutConfig) {
   const frames = c.memoryBytes / PAGESIZE;
+  const inflight = inflightWords(c.maxDevices);
+  const ftStride = FT.INFLIGHT + inflight <= FT_STRIDE_SMALL ? FT_STRIDE_SMALL : FT_STRIDE_LARGE;
   const frameTableBase = HEADER_WORDS;
-  const handoutBase = frameTableBase + frames * FT_STRIDE;
+  const handoutBase = frameTableBase + frames * ftStride;
   const deviceBase = handoutBase + c.maxDrivers * frames;
   const accessBase = deviceBase + c.maxDevices * DCB_STRIDE;
   const ringBase = accessBase + c.maxDevices * AR_STRIDE;
-  const totalWords = ringBase + c.ringCapacity * VR_STRIDE;
-  return { frames, frameTableBase, handoutBase, deviceBase, accessBase, ringBase, totalWords };
+  const traceBase = ringBase + c.ringCapacity * VR_STRIDE;
+  const traceRing = c.traceCapacity > 0 ? TR.EVENTS + c.traceCapacity * TE_STRIDE : 0;
+  const totalWords = traceBase + traceProducers(c) * traceRing;
+  return { frames, inflight, ftStride, frameTableBase, handoutBase, deviceBase, accessBase, ringBase, traceBase, totalWords };
 }
 
 export function validateLayoutConfig(c: LayoutConfig): void {
@@ -226,12 +289,13 @@ export function validateLayoutConfig(c: LayoutConfig): void {
   if (!Number.isInteger(m) || m < MIN_MEMORY || m > MAX_MEMORY || m % PAGESIZE !== 0) {
     throw new LayoutError(`memory must be a multiple of 4096 between 1 MiB and 1 GiB, got ${m}`);
   }
-  for (const [k, v, max] of [
-    ['maxDrivers', c.maxDrivers, 64],
-    ['maxDevices', c.maxDevices, 256],
-    ['ringCapacity', c.ringCapacity, 1 << 20],
+  for (const [k, v, min, max] of [
+    ['maxDrivers', c.maxDrivers, 1, 64],
+    ['maxDevices', c.maxDevices, 1, MAX_DEVICES],
+    ['ringCapacity', c.ringCapacity, 1, 1 << 20],
+    ['trace capacity', c.traceCapacity, 0, MAX_TRACE_CAPACITY],
   ] as const) {
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new LayoutError(`${k} must be an integer in 1…${max}, got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max) throw new LayoutError(`${k} must be an integer in ${min}…${max}, got ${v}`);
   }
 }
 
@@ -248,12 +312,15 @@ export function createShared(c: LayoutConfig): SharedViews {
   control[H.MAX_DEVICES] = c.maxDevices;
   control[H.RING_CAPACITY] = c.ringCapacity;
   control[H.FRAME_TABLE] = o.frameTableBase;
+  control[H.FT_STRIDE] = o.ftStride;
   control[H.HANDOUT] = o.handoutBase;
   control[H.DEVICES] = o.deviceBase;
   control[H.ACCESS] = o.accessBase;
   control[H.RING] = o.ringBase;
+  control[H.TRACE] = o.traceBase;
+  control[H.TRACE_CAPACITY] = c.traceCapacity;
   control[H.TOTAL_WORDS] = o.totalWords;
-  for (let f = 0; f < o.frames; f++) control[o.frameTableBase + f * FT_STRIDE + FT.OWNER] = -1;
+  for (let f = 0; f < o.frames; f++) control[o.frameTableBase + f * o.ftStride + FT.OWNER] = -1;
   // Publication point: a worker that sees MAGIC sees every header word written before it.
   Atomics.store(control, H.MAGIC, LAYOUT_MAGIC);
   return views(c, o, ramBuffer, controlBuffer);
@@ -274,10 +341,17 @@ export function attachShared(ramBuffer: SharedArrayBuffer, controlBuffer: Shared
     maxDrivers: control[H.MAX_DRIVERS] ?? 0,
     maxDevices: control[H.MAX_DEVICES] ?? 0,
     ringCapacity: control[H.RING_CAPACITY] ?? 0,
+    traceCapacity: control[H.TRACE_CAPACITY] ?? 0,
   };
   validateLayoutConfig(c);
   const o = computeOffsets(c);
-  if (o.totalWords !== control[H.TOTAL_WORDS] || o.accessBase !== control[H.ACCESS] || o.totalWords * 4 !== controlBuffer.byteLength) {
+  if (
+    o.totalWords !== control[H.TOTAL_WORDS] ||
+    o.accessBase !== control[H.ACCESS] ||
+    o.traceBase !== control[H.TRACE] ||
+    o.ftStride !== control[H.FT_STRIDE] ||
+    o.totalWords * 4 !== controlBuffer.byteLength
+  ) {
     throw new LayoutError('control buffer size does not match its header');
   }
   if (ramBuffer.byteLength !== c.memoryBytes) throw new LayoutError('RAM buffer size does not match the header');
@@ -298,16 +372,19 @@ function views(
     ram: new Uint8Array(ramBuffer),
     control: new Int32Array(controlBuffer),
     frameTableBase: o.frameTableBase,
+    ftStride: o.ftStride,
+    inflightWords: o.inflight,
     handoutBase: o.handoutBase,
     deviceBase: o.deviceBase,
     accessBase: o.accessBase,
     ringBase: o.ringBase,
+    traceBase: o.traceBase,
   };
 }
 
 /** Word index of a frame-table field. */
 export function ftIndex(v: SharedViews, f: number, field: number): number {
-  return v.frameTableBase + f * FT_STRIDE + field;
+  return v.frameTableBase + f * v.ftStride + field;
 }
 
 /** Word index of a driver context's handout entry for a frame. */
@@ -328,4 +405,14 @@ export function accessIndex(v: SharedViews, device: number, field: number): numb
 /** Word index of a violation-ring record field. */
 export function ringIndex(v: SharedViews, slot: number, field: number): number {
   return v.ringBase + slot * VR_STRIDE + field;
+}
+
+/** Word index of a trace ring's header field (TR) for a producer (0 main, 1 + slot a device). */
+export function traceIndex(v: SharedViews, producer: number, field: number): number {
+  return v.traceBase + producer * (TR.EVENTS + v.config.traceCapacity * TE_STRIDE) + field;
+}
+
+/** Word index of event slot `i` (already reduced modulo the capacity) of a producer's trace ring. */
+export function traceEventIndex(v: SharedViews, producer: number, i: number): number {
+  return traceIndex(v, producer, TR.EVENTS) + i * TE_STRIDE;
 }

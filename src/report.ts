@@ -1,25 +1,36 @@
 /**
- * Violation reports (DESIGN.md §5). Structured data first: every record is a plain, JSON-safe object
- * with a stable `code`, the device and driver, the access, the frame and its epochs, the stacks that
- * explain it and a map of frame states around the address. `renderViolation` gives the text form,
- * shaped like a KASAN report: the access, then the history, then the frames around it.
+ * Reports (DESIGN.md §5): the one sink that turns events into records — violation records from the
+ * device ring and from the unlocker's own check, and device faults from the host. Structured data
+ * first: every record is a plain, JSON-safe object with a stable `code`, the device (the attachment
+ * that made it), driver, access, frame and epochs, the stacks that explain it and a map of frame
+ * states around the address. `renderViolation` gives the text form, shaped like a KASAN report.
  *
- * Device workers append raw records to the shared ring (ring.ts); the main thread enriches them here
- * with what only it knows: driver names, call-site stacks, the linear page a frame backed.
+ * Records are made once and never change. A device finding is published in the shared ring with
+ * the facts the device saw (epochs, addresses, its attachment); the main thread turns it into a
+ * record before it changes any fact the record needs (the History's `beforeChange` hook drains the
+ * ring first), from the facts History captured at the events themselves (vmm/history.ts): the
+ * driver's hand-out and the lock tenure it belonged to — not from whatever the frame holds later.
+ *
+ * Memory stays bounded: the first `maxRecords` violations and faults in full, exact counts by code
+ * for all of them, and a bounded window of recent unlocks for merging the two sides' reports of one
+ * unlock during DMA.
  */
 
-import { hex } from './address.js';
-import { FF } from './layout.js';
+import { hex, type Frame } from './address.js';
+import { readAccess } from './dma/record.js';
+import { FF, type SharedViews } from './layout.js';
 import { codeNumber, drainViolations, droppedViolations, nextSeq, VIOLATION_CODES, type DrainedViolation, type ViolationCode } from './ring.js';
-import { formatStack, type HistoryEvent } from './vmm/history.js';
-import type { MemoryCore, UnlockObserver } from './vmm/core.js';
+import { FAULT_KINDS, kindWord, type TraceWriter } from './trace.js';
+import { formatStack, type Handout, type History, type Tenure } from './vmm/history.js';
 
 export type { ViolationCode } from './ring.js';
 
-const UNLOCK_DURING_DMA = codeNumber('unlock-during-dma');
-
+/** A device attachment, as records name it. */
 export interface DeviceRef {
+  /** The device slot (reused by later attachments). */
   readonly id: number;
+  /** The attachment: host-wide, never reused, so a record names the device that made it. */
+  readonly attachment: number;
   readonly kind: string;
   readonly name: string;
 }
@@ -29,12 +40,19 @@ export interface FrameSnapshot {
   readonly state: 'free' | 'quarantined' | 'locked' | 'fixed' | 'unlocked';
   readonly lockCount: number;
   readonly epoch: number;
-  /** Linear page the frame backs now, or null. */
+  /** Linear page the frame backed when the record was made, or null. */
   readonly page: number | null;
 }
 
+export interface ViolationAccess {
+  readonly start: number;
+  readonly length: number;
+  readonly direction: 'read' | 'write';
+  readonly command: number;
+}
+
 export interface Violation {
-  /** Global monotonic sequence number (shared with the history of lock/unlock events). */
+  /** Global monotonic sequence number (shared with trace events). */
   readonly seq: number;
   readonly code: ViolationCode;
   readonly message: string;
@@ -43,20 +61,16 @@ export interface Violation {
   readonly driver: string | null;
   /** First offending physical byte. */
   readonly physAddr: number;
+  /** The frame of that byte, or -1 outside RAM. */
   readonly frame: number;
-  /** The linear page the driver meant (from its lock / hand-out), or the frame's page now. */
+  /** The linear page the driver meant (from its hand-out or lock), or the frame's page then. */
   readonly linearPage: number | null;
-  readonly access: {
-    readonly start: number;
-    readonly length: number;
-    readonly direction: 'read' | 'write';
-    readonly command: number;
-  } | null;
+  readonly access: ViolationAccess | null;
   readonly epochSeen: number;
   /** Epoch of this driver's hand-out of the frame (null: never handed out). */
   readonly epochExpected: number | null;
   readonly outcome: 'blocked' | 'allowed' | 'thrown' | 'reported';
-  /** Code-specific numbers (address width, boundary, in-flight count …). */
+  /** Code-specific numbers (address width, boundary, in-flight devices …). */
   readonly detail: Readonly<Record<string, number>>;
   readonly stacks: {
     readonly lock?: string[];
@@ -65,8 +79,33 @@ export interface Violation {
     readonly relock?: string[];
     readonly programmed?: string[];
   };
-  /** The frame now, and its neighbours (KASAN's shadow map). */
+  /** The frame and its neighbours when the record was made (KASAN's shadow map). */
   readonly frames: readonly FrameSnapshot[];
+}
+
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface DeviceFault {
+  readonly seq: number;
+  readonly device: DeviceRef;
+  readonly driver: string;
+  /** threw: the model threw (violation: a DmaViolationError under onViolation 'throw'); exited: the
+   * worker ended on its own; hung: it owed a doorbell and made no progress for hangTimeoutMs;
+   * load-failed. */
+  readonly kind: FaultKind;
+  readonly message: string;
+  readonly stack?: string;
+  readonly command?: number;
+}
+
+/** Exact counts, whatever was kept in full. */
+export interface ViolationCounts {
+  readonly total: number;
+  readonly byCode: Readonly<Record<ViolationCode, number>>;
+  /** Records kept in full (the first `maxRecords`). */
+  readonly kept: number;
+  /** Records the shared ring could not take (it was full, or a writer died mid-record). */
+  readonly ringDropped: number;
 }
 
 const MESSAGES: Record<ViolationCode, string> = {
@@ -78,7 +117,7 @@ const MESSAGES: Record<ViolationCode, string> = {
   'dma-address-width': "access beyond the device's address width",
   'dma-boundary': "access crosses the device's no-crossing boundary (ISA 64 KiB / 128 KiB)",
   'dma-outside-memory': 'access outside simulated physical memory',
-  'device-reentrancy': "device DMA targeted its own registers (re-entrancy refused)",
+  'device-reentrancy': 'device DMA targeted its own registers (re-entrancy refused)',
   'dma-address-before-lock': 'device used an address its driver copied from the page table while the page was unlocked: obtain physical addresses only after locking (the page may have moved before the lock)',
 };
 
@@ -87,150 +126,208 @@ const OUTCOME = ['blocked', 'allowed', 'thrown', 'reported'] as const;
 
 /** One unlock, whichever side reported it: (frame, the epoch the unlock made). Epochs are < 2^30. */
 const unlockKey = (frame: number, epoch: number): number => frame * 0x40000000 + epoch;
+/**
+ * Unlocks remembered for merging the two reports of one unlock during DMA. The device's report of an
+ * unlock the unlocker already reported is published at the end of the access it was making, so it
+ * is drained within a few events; this window is far larger than that.
+ */
+const RECENT_UNLOCKS = 1 << 16;
+
+const VIOLATION_KIND = kindWord('violation');
+const FAULT_KIND = kindWord('device-fault');
 
 export interface ReportContext {
   driverName(ctx: number): string | null;
-  device(id: number): DeviceRef | null;
-  programmedStack(id: number, command: number): Error | undefined;
+  /** The device an attachment id names (live, or detached but still remembered). */
+  attachment(attachment: number): DeviceRef | null;
+  /** The device in a slot now. */
+  deviceInSlot(slot: number): DeviceRef | null;
+  programmedStack(attachment: number, command: number): Error | undefined;
 }
 
-/** Collects violations from the ring and from main-thread checks; builds enriched records. */
-export class ViolationLog implements UnlockObserver {
+/** Reads frame state for the shadow map (the memory core). */
+export interface FrameStates {
+  frameState(f: Frame): { lock: number; epoch: number; flags: number; owner: number };
+}
+
+export interface SinkOptions {
+  /** Violation and fault records kept in full (the rest are counted). */
+  maxRecords: number;
+}
+
+/** The report sink: violation records, fault records, counts. */
+export class ReportSink {
   private readonly list: Violation[] = [];
-  private sorted = true;
-  /**
-   * Unlocks already reported as 'unlock-during-dma' (unlockKey). An unlock racing an access can be
-   * seen by both sides — the unlocker finds the in-flight count raised, the device finds the epoch
-   * changed at the end of its access — and is reported once, by whichever record comes first (the
-   * unlocker's: it reports synchronously, before any drain can see the device's). Kept across
-   * clear(), so a device record drained after a clear does not bring a cleared report back.
-   */
-  private readonly unlocksReported = new Set<number>();
+  private readonly faultList: DeviceFault[] = [];
+  private faultCount = 0;
+  private total = 0;
+  private readonly byCode = Object.fromEntries(VIOLATION_CODES.map((c) => [c, 0])) as Record<ViolationCode, number>;
+  private readonly recent = new Set<number>();
+  private readonly recentOrder = new Float64Array(RECENT_UNLOCKS);
+  private recentNext = 0;
+  private draining = false;
 
   constructor(
-    private readonly core: MemoryCore,
+    private readonly shared: SharedViews,
+    private readonly history: History,
+    private readonly states: FrameStates,
     private readonly ctx: ReportContext,
+    private readonly options: SinkOptions,
+    private readonly trace: TraceWriter | undefined,
   ) {}
 
-  /** All violations so far, in sequence order (drains the ring first). */
-  all(): Violation[] {
+  /** The violations kept, in sequence order (drains the ring first). */
+  violations(): Violation[] {
     this.drain();
-    if (!this.sorted) {
-      this.list.sort((a, b) => a.seq - b.seq);
-      this.sorted = true;
-    }
-    return this.list.slice();
+    return this.list.slice().sort((a, b) => a.seq - b.seq);
   }
 
-  /** Records the ring could not take (it was full). */
-  dropped(): number {
-    return droppedViolations(this.core.shared);
+  counts(): ViolationCounts {
+    this.drain();
+    return { total: this.total, byCode: { ...this.byCode }, kept: this.list.length, ringDropped: droppedViolations(this.shared) };
   }
 
+  faults(): DeviceFault[] {
+    return this.faultList.slice();
+  }
+
+  faultTotal(): number {
+    return this.faultCount;
+  }
+
+  /** Turns every record published in the ring into a violation record. */
   drain(): void {
-    for (const r of drainViolations(this.core.shared)) {
-      if (r.code === UNLOCK_DURING_DMA) {
-        const key = unlockKey(r.frame, r.epochSeen);
-        if (this.unlocksReported.has(key)) continue;
-        this.unlocksReported.add(key);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (const r of drainViolations(this.shared)) {
+        if (VIOLATION_CODES[r.code] === 'unlock-during-dma' && !this.firstReportOf(r.frame, r.epochSeen)) continue;
+        this.add(this.fromRing(r));
       }
-      this.push(this.fromRing(r));
+    } finally {
+      this.draining = false;
     }
   }
 
+  /** Drops the records kept so far (counts stay). */
   clear(): void {
     this.drain();
     this.list.length = 0;
   }
 
-  /** UnlockObserver: an unlock (or free) took effect while DMA was in flight on the frame. */
-  unlockDuringDma(frame: number, page: number, ctx: number, epoch: number, inflight: number, service: string): void {
-    const key = unlockKey(frame, epoch);
-    if (this.unlocksReported.has(key)) return;
-    this.unlocksReported.add(key);
-    const h = this.core.history;
-    // The event that made `epoch` (an unlock, or a free / decommit of a locked page) and the lock
-    // it ended, which made the epoch just before.
-    const unlock = h.ending(frame, epoch);
-    const lock = h.last(frame, 'lock', epoch - 1);
-    const stacks: { lock?: string[]; unlock?: string[] } = {};
-    const ls = formatStack(lock?.where);
-    const us = formatStack(unlock?.where);
-    if (ls) stacks.lock = ls;
-    if (us) stacks.unlock = us;
-    this.push({
-      seq: nextSeq(this.core.shared),
+  /**
+   * The memory core's unlocker check: an unlock (or free) took effect on `frame` while the devices
+   * in `slots` had an access to it in flight. Made into a record at once, naming the first of them
+   * and the transfer its access record shows.
+   */
+  unlockDuringDma(frame: Frame, page: number, ctx: number, epoch: number, slots: readonly number[], service: string): void {
+    if (!this.firstReportOf(frame, epoch)) return;
+    const slot = slots[0]!;
+    const device = this.ctx.deviceInSlot(slot);
+    const rec = readAccess(this.shared, slot);
+    const span = rec?.spans.find((s) => s.length > 0 && Math.floor(s.phys / 4096) <= frame && Math.floor((s.phys + s.length - 1) / 4096) >= frame);
+    const tenure = this.history.tenureAt(frame, (epoch - 1) & 0x3fffffff);
+    const stacks: Mutable<Violation['stacks']> = {};
+    put(stacks, 'lock', tenure?.where);
+    put(stacks, 'unlock', tenure?.end?.where);
+    if (device && rec) put(stacks, 'programmed', this.ctx.programmedStack(device.attachment, rec.command));
+    const seq = nextSeq(this.shared);
+    this.add({
+      seq,
       code: 'unlock-during-dma',
       message: `${MESSAGES['unlock-during-dma']} (${service})`,
-      device: null,
+      device,
       driver: this.ctx.driverName(ctx),
       physAddr: frame * 4096,
       frame,
       linearPage: page >= 0 ? page : null,
-      access: null,
+      access: span && rec ? { start: span.phys, length: span.length, direction: span.write ? 'write' : 'read', command: rec.command } : null,
       epochSeen: epoch,
       epochExpected: null,
       outcome: 'reported',
-      detail: { inflight },
+      detail: { inflight: slots.length },
       stacks,
       frames: this.frameMap(frame),
     });
+    // A record made on this thread is traced here; a device traces its own.
+    if (this.trace?.on) this.trace.emit(VIOLATION_KIND, codeNumber('unlock-during-dma'), device?.attachment ?? 0, ctx, frame, frame * 4096, seq);
   }
 
-  private push(v: Violation): void {
-    const last = this.list[this.list.length - 1];
-    if (last && last.seq > v.seq) this.sorted = false;
-    this.list.push(v);
+  /** A device fault (from the host). */
+  deviceFault(f: Omit<DeviceFault, 'seq'>): DeviceFault {
+    const fault: DeviceFault = { seq: nextSeq(this.shared), ...f };
+    this.faultCount++;
+    if (this.faultList.length < this.options.maxRecords) this.faultList.push(fault);
+    if (this.trace?.on) this.trace.emit(FAULT_KIND, f.device.attachment, FAULT_KINDS.indexOf(f.kind));
+    return fault;
+  }
+
+  /** True the first time an unlock (frame, epoch it made) is reported, by either side. */
+  private firstReportOf(frame: number, epoch: number): boolean {
+    const key = unlockKey(frame, epoch);
+    if (this.recent.has(key)) return false;
+    if (this.recent.size >= RECENT_UNLOCKS) this.recent.delete(this.recentOrder[this.recentNext]!);
+    this.recent.add(key);
+    this.recentOrder[this.recentNext] = key;
+    this.recentNext = (this.recentNext + 1) % RECENT_UNLOCKS;
+    return true;
+  }
+
+  private add(v: Violation): void {
+    this.total++;
+    this.byCode[v.code]++;
+    if (this.list.length < this.options.maxRecords) this.list.push(v);
   }
 
   private fromRing(r: DrainedViolation): Violation {
     const code = VIOLATION_CODES[r.code] ?? 'dma-outside-memory';
-    const h = this.core.history;
-    const inRam = r.frame >= 0 && r.frame < this.core.shared.frames;
+    const h = this.history;
+    const inRam = r.frame >= 0 && r.frame < this.shared.frames;
     const expected = r.epochExpected >= 0 ? r.epochExpected : null;
-    const stacks: { -readonly [K in keyof Violation['stacks']]: string[] } = {};
-    let meant: HistoryEvent | undefined;
-    // For 'unlock-during-dma' (the device saw, at the end of a valid access, that the frame's epoch
-    // had moved on): the event that made epochSeen — the unlock, or free, to blame.
-    let ending: HistoryEvent | undefined;
-    if (inRam) {
-      const handout = expected !== null ? h.last(r.frame, 'handout', expected, r.driver) : undefined;
-      // The lock the driver's address belonged to: the one that made the hand-out epoch (odd), or
-      // for a hand-out taken while unlocked, the lock right after it.
-      const lockEpoch = expected === null ? r.epochSeen - (r.epochSeen & 1 ? 0 : 1) : expected & 1 ? expected : expected + 1;
-      const lock = h.last(r.frame, 'lock', lockEpoch);
-      if (code === 'unlock-during-dma') ending = h.ending(r.frame, r.epochSeen);
-      const unlock = code === 'unlock-during-dma' ? ending : h.ending(r.frame, lockEpoch + 1);
-      const relock = code === 'dma-stale-address' ? h.last(r.frame, 'lock', r.epochSeen) : undefined;
-      if (code === 'dma-address-before-lock') {
-        // No lock belonged to the hand-out; show the lock that followed it (the current one).
-        const s = formatStack(h.last(r.frame, 'lock', r.epochSeen)?.where);
-        if (s) stacks.lock = s;
+    const stacks: Mutable<Violation['stacks']> = {};
+    let meant: Handout | Tenure | undefined;
+    // For a device-side 'unlock-during-dma' (the device saw, at the end of a valid access, that the
+    // frame's epoch had moved on): the tenure that unlock ended, to blame its end.
+    let ended: Tenure | undefined;
+    if (inRam && code !== 'dma-address-width' && code !== 'dma-boundary') {
+      const handout = expected !== null ? h.handout(r.driver, r.frame) : undefined;
+      const given = handout?.epoch === expected ? handout : undefined;
+      const now = h.currentTenure(r.frame);
+      put(stacks, 'handout', given?.where);
+      if (code === 'unlock-during-dma') {
+        ended = h.tenureAt(r.frame, (r.epochSeen - 1) & 0x3fffffff);
+        put(stacks, 'lock', ended?.where);
+        put(stacks, 'unlock', ended?.end?.where);
+      } else if (code === 'dma-address-before-lock' || code === 'dma-not-handed-out') {
+        // No lock belonged to the address: show the lock the frame is under now, if any.
+        put(stacks, 'lock', now?.where);
+      } else {
+        // The lock the driver's address belonged to, and the event that ended it.
+        const tenure = given?.tenure;
+        put(stacks, 'lock', tenure?.where);
+        put(stacks, 'unlock', tenure?.end?.where);
+        if (code === 'dma-stale-address') put(stacks, 'relock', now?.where);
       }
-      meant = handout ?? lock;
-      const history = code === 'dma-address-before-lock' ? ([['handout', handout]] as const) : ([['handout', handout], ['lock', lock], ['unlock', unlock], ['relock', relock]] as const);
-      for (const [k, e] of history) {
-        const s = formatStack(e?.where);
-        if (s) stacks[k] = s;
-      }
+      meant = given ?? ended ?? now;
     }
-    const programmed = formatStack(this.ctx.programmedStack(r.device, r.command));
-    if (programmed) stacks.programmed = programmed;
+    const device = this.ctx.attachment(r.attachment);
+    if (device) put(stacks, 'programmed', this.ctx.programmedStack(device.attachment, r.command));
     const detail: Record<string, number> = {};
     if (code === 'dma-address-width') detail.addressBits = r.detail;
     if (code === 'dma-boundary') detail.boundary = r.detail;
-    const owner = inRam ? this.core.frameState(r.frame).owner : -1;
-    // A device-side unlock-during-dma names the unlocking driver and service, as the unlocker's own
-    // report does (unlockDuringDma).
+    const owner = inRam ? this.states.frameState(r.frame as Frame).owner : -1;
+    const page = meant && meant.page >= 0 ? meant.page : owner >= 0 ? owner : null;
     return {
       seq: r.seq,
       code,
-      message: ending ? `${MESSAGES[code]} (${ending.service})` : MESSAGES[code],
-      device: this.ctx.device(r.device),
-      driver: this.ctx.driverName(ending ? ending.ctx : r.driver),
+      // A device-side unlock-during-dma names the unlocking driver and service, as the unlocker's
+      // own report does.
+      message: ended?.end ? `${MESSAGES[code]} (${ended.end.service})` : MESSAGES[code],
+      device,
+      driver: this.ctx.driverName(ended?.end ? ended.end.ctx : r.driver),
       physAddr: r.phys,
       frame: r.frame,
-      linearPage: meant && meant.page >= 0 ? meant.page : owner >= 0 ? owner : null,
+      linearPage: page,
       access: { start: r.access, length: r.length, direction: r.dir ? 'write' : 'read', command: r.command },
       epochSeen: r.epochSeen,
       epochExpected: expected,
@@ -241,11 +338,11 @@ export class ViolationLog implements UnlockObserver {
     };
   }
 
-  /** The frame and its neighbours, KASAN-shadow-map style. */
+  /** The frame and its neighbours, KASAN-shadow-map style, as they are now. */
   frameMap(frame: number, radius = 2): FrameSnapshot[] {
     const out: FrameSnapshot[] = [];
-    for (let f = Math.max(0, frame - radius); f <= Math.min(this.core.shared.frames - 1, frame + radius); f++) {
-      const s = this.core.frameState(f);
+    for (let f = Math.max(0, frame - radius); f <= Math.min(this.shared.frames - 1, frame + radius); f++) {
+      const s = this.states.frameState(f as Frame);
       const state: FrameSnapshot['state'] = s.flags & FF.QUARANTINED
         ? 'quarantined'
         : !(s.flags & FF.USED)
@@ -261,6 +358,13 @@ export class ViolationLog implements UnlockObserver {
   }
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function put(stacks: Mutable<Violation['stacks']>, key: keyof Violation['stacks'], where: Error | undefined): void {
+  const s = formatStack(where);
+  if (s) stacks[key] = s;
+}
+
 /** KASAN-shaped text: the access, then the history that explains it, then the frames around it. */
 export function renderViolation(v: Violation): string {
   const bar = '='.repeat(78);
@@ -268,7 +372,7 @@ export function renderViolation(v: Violation): string {
   const who = v.device ? `${v.device.kind}#${v.device.id}${v.device.name !== v.device.kind ? ` (${v.device.name})` : ''}` : 'the VMM';
   lines.push(`BUG: dmasim: ${v.code} in ${who}${v.driver ? `, driver "${v.driver}"` : ''}`);
   if (v.access) {
-    lines.push(`${v.access.direction === 'write' ? 'Write' : 'Read'} of size ${v.access.length} at phys ${hex(v.access.start)} (first bad byte ${hex(v.physAddr)}, frame ${hex(v.frame, 5)}), command ${v.access.command}: ${v.outcome}`);
+    lines.push(`${v.access.direction === 'write' ? 'Write' : 'Read'} of size ${v.access.length} at phys ${hex(v.access.start)} (first bad byte ${hex(v.physAddr)}${v.frame >= 0 ? `, frame ${hex(v.frame, 5)}` : ''}), command ${v.access.command}: ${v.outcome}`);
   } else {
     lines.push(`Frame ${hex(v.frame, 5)} (phys ${hex(v.physAddr)})${v.linearPage !== null ? `, linear page ${hex(v.linearPage, 5)}` : ''}: ${v.outcome}`);
   }

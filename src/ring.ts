@@ -43,7 +43,10 @@ export function codeNumber(code: ViolationCode): number {
 /** What a writer fills in; the ring adds SEQ and COMMIT. */
 export interface RawViolation {
   code: number;
+  /** Device slot. */
   device: number;
+  /** The attachment that made the record (layout.ts DCB.ATTACHMENT; 0 for none). */
+  attachment: number;
   driver: number;
   phys: number;
   length: number;
@@ -70,10 +73,11 @@ export function nextSeq(v: SharedViews): number {
 }
 
 /**
- * Appends a record; false if the ring was full (the record is counted as dropped). `note` is the word
- * index of the writer's claim note (its device's AR.RING_CLAIM): one writer per note.
+ * Appends a record and returns its sequence number; -1 if the ring was full (the record is counted
+ * as dropped). `note` is the word index of the writer's claim note (its device's AR.RING_CLAIM): one
+ * writer per note.
  */
-export function appendViolation(v: SharedViews, r: RawViolation, note: number): boolean {
+export function appendViolation(v: SharedViews, r: RawViolation, note: number): number {
   const c = v.control;
   const cap = v.config.ringCapacity;
   let w: number;
@@ -84,7 +88,7 @@ export function appendViolation(v: SharedViews, r: RawViolation, note: number): 
       // Nothing claimed: withdraw a note left by a failed compare-exchange below.
       Atomics.store(c, note, 0);
       Atomics.add(c, H.RING_DROPPED, 1);
-      return false;
+      return -1;
     }
     // The note precedes the claim (both seq-cst): whenever RING_WRITE has passed w by our CAS, the
     // note already names w, so a writer that dies after its CAS is always named by its note — and a
@@ -111,11 +115,12 @@ export function appendViolation(v: SharedViews, r: RawViolation, note: number): 
   c[at(VR.COMMAND)] = r.command;
   c[at(VR.ACCESS)] = r.access | 0;
   c[at(VR.DETAIL)] = r.detail | 0;
+  c[at(VR.ATTACHMENT)] = r.attachment;
   // Publication: the plain stores above happen-before any Atomics.load that reads this value.
   Atomics.store(c, at(VR.COMMIT), w + 1);
   // After the COMMIT store: the note is gone only once the slot is published (settleClaim).
   Atomics.store(c, note, 0);
-  return true;
+  return seq;
 }
 
 /**
@@ -194,6 +199,7 @@ export function drainViolations(v: SharedViews): DrainedViolation[] {
       command: c[at(VR.COMMAND)]!,
       access: c[at(VR.ACCESS)]! >>> 0,
       detail: c[at(VR.DETAIL)]!,
+      attachment: c[at(VR.ATTACHMENT)]!,
     });
     // Releases the slot to writers only after its words were read.
     Atomics.store(c, H.RING_READ, r + 1);

@@ -6,14 +6,16 @@
 import { PAGESIZE } from './address.js';
 import { SimCpu, type Cpu } from './cpu.js';
 import { SimulatorError } from './errors.js';
+import type { Frame } from './address.js';
 import { clearHandouts, lockerOf } from './frametable.js';
-import { DEFAULT_MEMORY, H, VIOLATION_MODE, createShared, type SharedViews, type ViolationMode } from './layout.js';
+import { DEFAULT_MEMORY, DEFAULT_TRACE_CAPACITY, H, MAX_TRACE_CAPACITY, VIOLATION_MODE, createShared, type SharedViews, type ViolationMode } from './layout.js';
 import { nextSeq } from './ring.js';
-import { ViolationLog, renderViolation, type DeviceRef, type Violation } from './report.js';
+import { ReportSink, renderViolation, type DeviceFault, type Violation, type ViolationCounts } from './report.js';
+import { TraceReader, TraceWriter, type TraceEvent, type TraceStats } from './trace.js';
 import { MemoryCore, type PagerPolicy, type PagerStats } from './vmm/core.js';
 import { formatStack } from './vmm/history.js';
 import { Vmm, type VmmServices } from './vmm/services.js';
-import { DeviceHost, type AttachOptions, type DeviceHandle, type DeviceFault } from './host/host.js';
+import { DeviceHost, type AttachOptions, type DeviceHandle } from './host/host.js';
 
 export interface SimulatorOptions {
   /** Physical memory in bytes: 1 MiB … 1 GiB, a multiple of 4096. Default 16 MiB. */
@@ -36,8 +38,26 @@ export interface SimulatorOptions {
   ringCapacity?: number;
   /** Swap pages beyond RAM for swappable commits. Default 3 × RAM. */
   swapPages?: number;
-  /** A device that keeps a doorbell unserved this long is reported as hung. Default 10 000 ms. */
+  /** A device that owes a doorbell and makes no progress this long is reported as hung. Default 10 000 ms. */
   hangTimeoutMs?: number;
+  /** Violation and fault records kept in full; beyond, they are only counted. Default 1000. */
+  maxRecords?: number;
+  /**
+   * The event trace: `false` records nothing; `true` (default) or `{ capacity, keep }`: `capacity`
+   * events per producer ring in shared memory (default 4096; the main thread and each device slot
+   * have one), `keep` events in the drained log (default 65 536).
+   */
+  trace?: boolean | { capacity?: number; keep?: number };
+}
+
+/** The simulator's event trace (trace.ts has the event schema). */
+export interface TraceControl {
+  readonly enabled: boolean;
+  /** The events kept (the most recent `keep`), in global sequence order. */
+  events(): TraceEvent[];
+  stats(): TraceStats;
+  /** FNV-1a 32-bit hash of every event drained so far, in order. */
+  hash(): string;
 }
 
 /** A page still locked (see Simulator.outstandingLocks). */
@@ -76,8 +96,10 @@ export interface Simulator extends DriverContext {
   readonly pager: PagerControl;
   /** A new driver context over the same memory (DMA ownership checks are per driver). */
   createDriver(name: string): DriverContext;
-  /** Every violation so far, in sequence order. */
+  /** The violations kept in full (the first `maxRecords`), in sequence order. */
   violations(): Violation[];
+  /** Exact violation counts by code, however many were kept in full. */
+  violationCounts(): ViolationCounts;
   /**
    * Pages locked right now (fixed pages excepted), with the driver that took the first lock and its
    * stack: at teardown, every entry is a leaked lock (Driver Verifier's and DMA-API debug's unmap check).
@@ -87,6 +109,7 @@ export interface Simulator extends DriverContext {
   droppedViolations(): number;
   /** Device faults (a device that threw, exited or hung). */
   deviceFaults(): DeviceFault[];
+  readonly trace: TraceControl;
   /** Renders a violation as KASAN-style text. */
   render(v: Violation): string;
   /** A digest of all memory-manager state: equal digests mean equal state. */
@@ -118,27 +141,57 @@ class SimulatorImpl implements Simulator {
   readonly cpu: Cpu;
   readonly memory: { bytes: number; frames: number };
   readonly pager: PagerControl;
+  readonly trace: TraceControl;
   private readonly drivers: Driver[] = [];
-  private readonly log: ViolationLog;
+  private readonly sink: ReportSink;
   private readonly host: DeviceHost;
+  private readonly traceReader: TraceReader;
+  private readonly traceTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
     readonly seed: number,
     private readonly shared: SharedViews,
     private readonly core: MemoryCore,
+    mainTrace: TraceWriter,
+    traceReader: TraceReader,
     opts: SimulatorOptions,
   ) {
     this.memory = { bytes: shared.frames * PAGESIZE, frames: shared.frames };
     this.cpu = new SimCpu(core);
-    this.host = new DeviceHost(shared, { stacks: opts.stacks ?? true, hangTimeoutMs: opts.hangTimeoutMs ?? 10_000 });
-    this.log = new ViolationLog(core, {
-      driverName: (ctx) => this.drivers[ctx]?.name ?? null,
-      device: (id): DeviceRef | null => this.host.deviceRef(id),
-      programmedStack: (id, command) => this.host.programmedStack(id, command),
-    });
-    core.observer = this.log;
-    this.host.log = this.log;
+    this.traceReader = traceReader;
+    this.host = new DeviceHost(shared, { stacks: opts.stacks ?? true, hangTimeoutMs: opts.hangTimeoutMs ?? 10_000 }, () => this.sink, mainTrace);
+    this.sink = new ReportSink(
+      shared,
+      core.history,
+      core,
+      {
+        driverName: (ctx) => this.drivers[ctx]?.name ?? null,
+        attachment: (a) => this.host.attachmentRef(a),
+        deviceInSlot: (slot) => this.host.deviceInSlot(slot),
+        programmedStack: (a, command) => this.host.programmedStack(a, command),
+      },
+      { maxRecords: opts.maxRecords ?? 1000 },
+      mainTrace,
+    );
+    core.observer = this.sink;
+    // Device findings become records before the main thread changes any fact they need.
+    core.history.beforeChange = () => this.sink.drain();
+    this.trace = {
+      enabled: traceReader.on,
+      events: () => traceReader.events(),
+      stats: () => {
+        traceReader.drain();
+        return traceReader.stats();
+      },
+      hash: () => {
+        traceReader.drain();
+        return traceReader.hash();
+      },
+    };
+    // Devices write their rings whether or not the driver calls anything: drain them now and then.
+    // Never keeps the process alive.
+    this.traceTimer = traceReader.on ? setInterval(() => traceReader.drain(), 20).unref() : undefined;
     const main = this.addDriver('default');
     this.name = main.name;
     this.vmm = main.vmm;
@@ -178,17 +231,21 @@ class SimulatorImpl implements Simulator {
   }
 
   violations(): Violation[] {
-    return this.log.all();
+    return this.sink.violations();
+  }
+
+  violationCounts(): ViolationCounts {
+    return this.sink.counts();
   }
 
   outstandingLocks(): OutstandingLock[] {
     const out: OutstandingLock[] = [];
     const core = this.core;
     for (let f = 0; f < this.shared.frames; f++) {
-      const st = core.frameState(f);
+      const st = core.frameState(f as Frame);
       if (st.lock === 0) continue;
-      const ctx = lockerOf(this.shared, f);
-      const stack = formatStack(core.history.last(f, 'lock', st.epoch)?.where);
+      const ctx = lockerOf(this.shared, f as Frame);
+      const stack = formatStack(core.history.currentTenure(f)?.where);
       out.push({
         driver: this.drivers[ctx]?.name ?? null,
         linearPage: st.owner >= 0 ? st.owner : null,
@@ -201,11 +258,11 @@ class SimulatorImpl implements Simulator {
   }
 
   droppedViolations(): number {
-    return this.log.dropped();
+    return this.sink.counts().ringDropped;
   }
 
   deviceFaults(): DeviceFault[] {
-    return this.host.faults();
+    return this.sink.faults();
   }
 
   render(v: Violation): string {
@@ -220,6 +277,9 @@ class SimulatorImpl implements Simulator {
     if (this.closed) return;
     this.closed = true;
     await this.host.close();
+    if (this.traceTimer) clearInterval(this.traceTimer);
+    this.sink.drain();
+    this.traceReader.drain();
   }
 
   private assertOpen(): void {
@@ -236,6 +296,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   if (pager !== 'off' && pager !== 'random' && pager !== 'aggressive') throw new SimulatorError(`unknown pager policy ${String(pager)}`);
   const onViolation = options.onViolation ?? 'block';
   if (!(onViolation in VIOLATION_MODE)) throw new SimulatorError(`onViolation must be 'block', 'allow' or 'throw', got ${String(onViolation)}`);
+  const trace = traceOptions(options.trace);
   let shared: SharedViews;
   try {
     shared = createShared({
@@ -243,21 +304,39 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
       maxDrivers: options.maxDrivers ?? 8,
       maxDevices: options.maxDevices ?? 16,
       ringCapacity: options.ringCapacity ?? 4096,
+      traceCapacity: trace.capacity,
     });
   } catch (e) {
     throw new SimulatorError((e as Error).message);
   }
+  const maxRecords = options.maxRecords ?? 1000;
+  if (!Number.isInteger(maxRecords) || maxRecords < 0) throw new SimulatorError(`maxRecords must be a non-negative integer, got ${String(maxRecords)}`);
   Atomics.store(shared.control, H.ON_VIOLATION, VIOLATION_MODE[onViolation]);
+  const reader = new TraceReader(shared, trace.keep);
+  // The main thread's ring is drained by the main thread itself as it fills.
+  const mainTrace = new TraceWriter(shared, 0, () => reader.drain());
   const core = new MemoryCore(
     shared,
     {
       seed,
       pager,
       stacks: options.stacks ?? true,
+      trace: mainTrace,
       ...(options.quarantine !== undefined ? { quarantine: options.quarantine } : {}),
       ...(options.swapPages !== undefined ? { swapPages: options.swapPages } : {}),
     },
     () => nextSeq(shared),
   );
-  return new SimulatorImpl(seed, shared, core, options);
+  return new SimulatorImpl(seed, shared, core, mainTrace, reader, options);
+}
+
+function traceOptions(t: SimulatorOptions['trace']): { capacity: number; keep: number } {
+  if (t === false) return { capacity: 0, keep: 0 };
+  const o = t === undefined || t === true ? {} : t;
+  if (typeof o !== 'object' || o === null) throw new SimulatorError(`trace must be a boolean or { capacity, keep }, got ${String(t)}`);
+  const capacity = o.capacity ?? DEFAULT_TRACE_CAPACITY;
+  const keep = o.keep ?? 65_536;
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_TRACE_CAPACITY) throw new SimulatorError(`trace.capacity must be an integer in 1…${MAX_TRACE_CAPACITY}, got ${String(capacity)}`);
+  if (!Number.isInteger(keep) || keep < 1 || keep > 1 << 24) throw new SimulatorError(`trace.keep must be an integer in 1…${1 << 24}, got ${String(keep)}`);
+  return { capacity, keep };
 }

@@ -194,7 +194,7 @@ describe('scatter-gather', () => {
     expect(vs).toHaveLength(1);
     expect(vs[0]).toMatchObject({
       code: 'dma-unlocked',
-      device: { id: dev.id, kind: 'copy-engine', name: 'copy-engine' },
+      device: { id: dev.id, attachment: dev.attachment, kind: 'copy-engine', name: 'copy-engine' },
       driver: 'default',
       physAddr: d,
       frame: d >>> 12,

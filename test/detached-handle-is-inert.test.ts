@@ -66,7 +66,7 @@ describe('a detached handle whose slot was reused', () => {
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(DeviceError);
-      expect(e).toMatchObject({ device: { id: dev.id, kind: 'test-probe', name: 'closed' } });
+      expect(e).toMatchObject({ device: { id: dev.id, attachment: dev.attachment, kind: 'test-probe', name: 'closed' } });
     }
   });
 

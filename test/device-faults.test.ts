@@ -66,7 +66,7 @@ describe('a device that throws (OP.THROW)', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(DeviceError);
-    expect(err).toMatchObject({ name: 'DeviceError', code: 'device-fault', device: { id: bad.id, kind: 'test-probe', name: 'flaky' } });
+    expect(err).toMatchObject({ name: 'DeviceError', code: 'device-fault', device: { id: bad.id, attachment: bad.attachment, kind: 'test-probe', name: 'flaky' } });
     expect((err as Error).message).toContain('threw');
     expect((err as Error).message).toContain('OP.THROW');
 
@@ -74,7 +74,7 @@ describe('a device that throws (OP.THROW)', () => {
     expect(faults).toHaveLength(1);
     expect(faults[0]).toEqual({
       seq: expect.any(Number),
-      device: { id: bad.id, kind: 'test-probe', name: 'flaky' },
+      device: { id: bad.id, attachment: bad.attachment, kind: 'test-probe', name: 'flaky' },
       driver: 'default',
       kind: 'threw',
       message: 'test-probe: fault injected by OP.THROW',
@@ -110,7 +110,7 @@ describe('a device whose worker exits (OP.EXIT)', () => {
     await expect(ringAndWait(bad, TP.OP.EXIT)).rejects.toMatchObject({ name: 'DeviceError', code: 'device-fault' });
     const faults = sim.deviceFaults();
     expect(faults).toEqual([
-      { seq: expect.any(Number), device: { id: bad.id, kind: 'test-probe', name: 'quitter' }, driver: 'default', kind: 'exited', message: 'worker exited with code 3' },
+      { seq: expect.any(Number), device: { id: bad.id, attachment: bad.attachment, kind: 'test-probe', name: 'quitter' }, driver: 'default', kind: 'exited', message: 'worker exited with code 3' },
     ]);
     expect(workerOf(bad).threadId).toBe(-1);
     await stillWorks(sim, ce);
@@ -158,7 +158,7 @@ describe('a device that hangs (OP.HANG)', () => {
     expect(elapsed).toBeLessThan(10_000);
     const faults = sim.deviceFaults();
     expect(faults).toHaveLength(1);
-    expect(faults[0]).toMatchObject({ device: { id: bad.id, kind: 'test-probe', name: 'spinner' }, driver: 'default', kind: 'hung', command: 1 });
+    expect(faults[0]).toMatchObject({ device: { id: bad.id, attachment: bad.attachment, kind: 'test-probe', name: 'spinner' }, driver: 'default', kind: 'hung', command: 1 });
     expect(faults[0]!.message).toMatch(/^doorbell 1 unserved, no progress for \d+ ms$/);
     // Terminated, not left spinning on a core.
     const w = workerOf(bad);
@@ -194,7 +194,7 @@ describe("onViolation 'throw'", () => {
     expect(sim.deviceFaults()).toEqual([
       {
         seq: expect.any(Number),
-        device: { id: dev.id, kind: 'test-probe', name: 'strict' },
+        device: { id: dev.id, attachment: dev.attachment, kind: 'test-probe', name: 'strict' },
         driver: 'default',
         kind: 'violation',
         message: `dma-unlocked at physical address 0x${hex}`,

@@ -9,7 +9,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { PAGEMARKDIRTY, copyEngine as CE, type DeviceHandle, type Simulator, type Violation } from '../src/index.js';
+import { PAGEMARKDIRTY, physAddr, copyEngine as CE, type DeviceHandle, type Simulator, type Violation } from '../src/index.js';
 import { simulatorsClosedAfterEach } from './helpers.js';
 import { ceStartCopy, handOut, lockedPages, ofCode, spinMicros, stackNames } from './dma-helpers.js';
 import { coreOf, epochNow, mainThreadPort } from './internals.js';
@@ -51,7 +51,7 @@ describe('the end-of-access re-check (the port on this thread, the unlock inside
     const into = new Striking(64);
     into.during = () => expect(drv.vmm.linPageUnLock(buf.page, 1, 0)).toBe(1);
     // The access was valid when checked, so it completes: the device did nothing wrong.
-    expect(withoutUnlockerReport(sim, () => port.read(buf.phys[0]! + 128, into))).toEqual({ bytes: 64, ok: true });
+    expect(withoutUnlockerReport(sim, () => port.read(physAddr(buf.phys[0]! + 128), into))).toEqual({ bytesRead: 64, bytesWritten: 0, ok: true });
     const vs = sim.violations();
     expect(vs).toHaveLength(1);
     const v = vs[0]!;
@@ -82,7 +82,7 @@ describe('the end-of-access re-check (the port on this thread, the unlock inside
     const { port } = mainThreadPort(sim, 1);
     const into = new Striking(16);
     into.during = () => expect(drv.vmm.pageFree(buf.lin, 0)).toBe(1);
-    expect(withoutUnlockerReport(sim, () => port.read(buf.phys[0]!, into))).toEqual({ bytes: 16, ok: true });
+    expect(withoutUnlockerReport(sim, () => port.read(physAddr(buf.phys[0]!), into))).toEqual({ bytesRead: 16, bytesWritten: 0, ok: true });
     const [v, ...rest] = sim.violations();
     expect(rest).toEqual([]);
     expect(v).toMatchObject({ code: 'unlock-during-dma', driver: 'freer', frame: f, epochSeen: e + 1, epochExpected: e, outcome: 'reported' });
@@ -100,11 +100,13 @@ describe('the end-of-access re-check (the port on this thread, the unlock inside
       atUnlock = sim.violations();
     };
     // The same frames twice in one access (a gather over both pages, twice): still one record per unlock.
-    const list = [0, 1, 0, 1].map((i) => ({ phys: buf.phys[i]!, length: 2048 }));
-    expect(port.gather(list, into)).toEqual({ bytes: 8192, ok: true });
+    const list = [0, 1, 0, 1].map((i) => ({ phys: physAddr(buf.phys[i]!), length: 2048 }));
+    expect(port.gather(list, into)).toEqual({ bytesRead: 8192, bytesWritten: 0, ok: true });
+    // The unlocker names the transfer in flight (the span covering each frame) from the device's
+    // access record. This stand-in port serves no attached device, so no device is named.
     expect(atUnlock.map((v) => [v.code, v.frame, v.device, v.access])).toEqual([
-      ['unlock-during-dma', buf.phys[0]! >>> 12, null, null],
-      ['unlock-during-dma', buf.phys[1]! >>> 12, null, null],
+      ['unlock-during-dma', buf.phys[0]! >>> 12, null, { start: buf.phys[0]!, length: 2048, direction: 'read', command: 0 }],
+      ['unlock-during-dma', buf.phys[1]! >>> 12, null, { start: buf.phys[1]!, length: 2048, direction: 'read', command: 0 }],
     ]);
     // The device's own records of the same two unlocks were dropped as duplicates.
     expect(sim.violations()).toEqual(atUnlock);
@@ -114,7 +116,7 @@ describe('the end-of-access re-check (the port on this thread, the unlock inside
     const sim = await pool.make({ pager: 'off' });
     const buf = lockedPages(sim, 1);
     const { port } = mainThreadPort(sim);
-    expect(port.read(buf.phys[0]!, new Uint8Array(32))).toEqual({ bytes: 32, ok: true });
+    expect(port.read(physAddr(buf.phys[0]!), new Uint8Array(32))).toEqual({ bytesRead: 32, bytesWritten: 0, ok: true });
     expect(withoutUnlockerReport(sim, () => sim.vmm.linPageUnLock(buf.page, 1, 0))).toBe(1);
     expect(sim.violations()).toEqual([]);
   });
@@ -162,7 +164,7 @@ describe('the end-of-access re-check with a real device', () => {
     expect(v, 'no unlock landed inside the copy in 60 rounds').toBeDefined();
     expect(v).toMatchObject({
       code: 'unlock-during-dma',
-      device: { id: dev.id, kind: 'copy-engine', name: 'racer' },
+      device: { id: dev.id, attachment: dev.attachment, kind: 'copy-engine', name: 'racer' },
       driver: 'default',
       frame: buf.phys[0]! >>> 12,
       linearPage: buf.page,

@@ -53,7 +53,7 @@ describe('use after unlock: the seed flow with the unlock moved before the trans
     for (const v of vs) {
       expect(v.code).toBe('dma-unlocked');
       expect(v.outcome).toBe('blocked');
-      expect(v.device).toEqual({ id: dev.id, kind: 'copy-engine', name: 'copy-engine' });
+      expect(v.device).toEqual({ id: dev.id, attachment: dev.attachment, kind: 'copy-engine', name: 'copy-engine' });
       expect(v.driver).toBe('default');
       expect(v.stacks.unlock).toBeDefined();
       expect(v.stacks.unlock!.length).toBeGreaterThan(0);

@@ -70,7 +70,7 @@ describe('dma-unlocked', () => {
       blocked({
         code: 'dma-unlocked',
         message: expect.stringContaining('not locked'),
-        device: { id: dev.id, kind: 'test-probe', name: 'nic-rx' },
+        device: { id: dev.id, attachment: dev.attachment, kind: 'test-probe', name: 'nic-rx' },
         physAddr: phys + 0x10,
         frame: f,
         linearPage: buf.page,
@@ -141,7 +141,7 @@ describe('dma-stale-address', () => {
       blocked({
         code: 'dma-stale-address',
         message: expect.stringContaining('earlier lock'),
-        device: { id: dev.id, kind: 'test-probe', name: 'dma-a' },
+        device: { id: dev.id, attachment: dev.attachment, kind: 'test-probe', name: 'dma-a' },
         driver: 'A',
         physAddr: phys,
         frame: f,
@@ -223,7 +223,7 @@ describe('dma-not-handed-out', () => {
       blocked({
         code: 'dma-not-handed-out',
         message: expect.stringContaining('never obtained'),
-        device: { id: devB.id, kind: 'test-probe', name: 'b-dev' },
+        device: { id: devB.id, attachment: devB.attachment, kind: 'test-probe', name: 'b-dev' },
         driver: 'B',
         physAddr: phys + 8,
         frame: f,
@@ -350,23 +350,24 @@ describe('unlock-during-dma', () => {
       seq: expect.any(Number),
       code: 'unlock-during-dma',
       message: expect.stringContaining('_LinPageUnLock'),
-      device: null,
+      // The device in flight and its transfer, read from its access record by the unlocker.
+      device: { id: dev.id, attachment: dev.attachment, kind: 'copy-engine', name: expect.any(String) },
       driver: 'default',
       physAddr: src,
       frame: f,
       linearPage: buf.page,
-      access: null,
+      access: { start: src, length: expect.any(Number), direction: 'read', command: expect.any(Number) },
       epochSeen: expect.any(Number),
       epochExpected: null,
       outcome: 'reported',
       detail: { inflight: expect.any(Number) },
-      stacks: { lock: expect.any(Array), unlock: here },
+      stacks: { lock: expect.any(Array), unlock: here, programmed: expect.any(Array) },
       frames: expect.any(Array),
     });
     expect(v.detail.inflight).toBeGreaterThanOrEqual(1);
     expect(v.epochSeen % 2).toBe(0);
     expect(v.frames.find((s) => s.frame === f)).toEqual({ frame: f, state: 'unlocked', lockCount: 0, epoch: v.epochSeen, page: buf.page });
-    expect(sim.render(v)).toContain('BUG: dmasim: unlock-during-dma in the VMM, driver "default"');
+    expect(sim.render(v)).toContain(`BUG: dmasim: unlock-during-dma in copy-engine#${dev.id}`);
   });
 
   it('freeing a locked buffer while the copy is in flight is reported at the free, by the freeing driver', async () => {
@@ -398,12 +399,12 @@ describe('unlock-during-dma', () => {
     const v = found!;
     expect(v).toMatchObject({
       code: 'unlock-during-dma',
-      device: null,
+      device: { id: dev.id, attachment: dev.attachment, kind: 'copy-engine' },
       driver: 'freer',
       physAddr: src,
       frame: src >>> 12,
       linearPage: freedPage,
-      access: null,
+      access: { start: src, direction: 'read' },
       epochExpected: null,
       outcome: 'reported',
     });
@@ -437,7 +438,7 @@ describe('dma-not-marked-dirty', () => {
       blocked({
         code: 'dma-not-marked-dirty',
         message: expect.stringContaining('PAGEMARKDIRTY'),
-        device: { id: dev.id, kind: 'test-probe', name: 'disk' },
+        device: { id: dev.id, attachment: dev.attachment, kind: 'test-probe', name: 'disk' },
         physAddr: phys + 0x40,
         frame: f,
         linearPage: buf.page,
@@ -506,8 +507,12 @@ describe('dma-address-width', () => {
       rangeViolation({
         code: 'dma-address-width',
         message: expect.stringContaining('address width'),
-        device: { id: isa.id, kind: 'test-probe', name: 'isa' },
+        device: { id: isa.id, attachment: isa.attachment, kind: 'test-probe', name: 'isa' },
         physAddr: 0x1000000,
+        // Inside RAM: the frame of the first bad byte, the page it backs, the frames around it.
+        frame: 0x1000,
+        linearPage: high.page,
+        frames: [0xffe, 0xfff, 0x1000, 0x1001, 0x1002].map((frame) => expect.objectContaining({ frame })),
         access: { start: 0x1000000, length: 16, direction: 'read', command: 1 },
         detail: { addressBits: 24 },
       }),
@@ -548,8 +553,11 @@ describe('dma-boundary', () => {
       rangeViolation({
         code: 'dma-boundary',
         message: expect.stringContaining('boundary'),
-        device: { id: dev.id, kind: 'test-probe', name: 'isa-dma' },
+        device: { id: dev.id, attachment: dev.attachment, kind: 'test-probe', name: 'isa-dma' },
         physAddr: 0x10000,
+        frame: 0x10,
+        linearPage: buf.page + 1,
+        frames: [0xe, 0xf, 0x10, 0x11, 0x12].map((frame) => expect.objectContaining({ frame })),
         access: { start: 0xf000, length: 0x2000, direction: 'read', command: 1 },
         detail: { boundary: 65536 },
       }),
@@ -582,7 +590,7 @@ describe('dma-outside-memory', () => {
       rangeViolation({
         code: 'dma-outside-memory',
         message: expect.stringContaining('outside simulated physical memory'),
-        device: { id: dev.id, kind: 'test-probe', name: 'wild' },
+        device: { id: dev.id, attachment: dev.attachment, kind: 'test-probe', name: 'wild' },
         physAddr: 0x1000000,
         access: { start: 0x1000000, length: 4, direction: 'write', command: 1 },
       }),
@@ -612,7 +620,7 @@ describe('device-reentrancy', () => {
       rangeViolation({
         code: 'device-reentrancy',
         message: expect.stringContaining('its own registers'),
-        device: { id: dev.id, kind: 'test-probe', name: 'loopy' },
+        device: { id: dev.id, attachment: dev.attachment, kind: 'test-probe', name: 'loopy' },
         physAddr: dev.mmioBase + TP.REG.VALUE * 4,
         access: { start: dev.mmioBase + TP.REG.VALUE * 4, length: 4, direction: 'write', command: 1 },
       }),

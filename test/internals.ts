@@ -9,7 +9,7 @@ import { expect } from 'vitest';
 import { CheckedDmaPort } from '../src/dma/port.js';
 import { epochOf } from '../src/frametable.js';
 import { AR, DCB, FT, H, accessIndex, dcbIndex, ftIndex, type SharedViews } from '../src/layout.js';
-import type { DeviceHandle, Simulator } from '../src/index.js';
+import type { DeviceHandle, Frame, Simulator } from '../src/index.js';
 
 /** The simulator's shared memory views. */
 export function sharedOf(sim: Simulator): SharedViews {
@@ -25,33 +25,43 @@ export function coreOf(sim: Simulator): { observer: unknown } {
   return c!;
 }
 
-/** A frame's in-flight DMA count. */
-export function inflightOf(sim: Simulator, frame: number): number {
+/** The device slots whose in-flight bit is set on a frame. */
+export function inflightSlots(sim: Simulator, frame: number): number[] {
   const v = sharedOf(sim);
-  return Atomics.load(v.control, ftIndex(v, frame, FT.INFLIGHT));
+  const out: number[] = [];
+  for (let w = 0; w < v.inflightWords; w++) {
+    const bits = Atomics.load(v.control, ftIndex(v, frame, FT.INFLIGHT + w));
+    for (let b = 0; b < 32; b++) if (bits & (1 << b)) out.push(w * 32 + b);
+  }
+  return out;
+}
+
+/** How many devices have an access in flight on a frame. */
+export function inflightOf(sim: Simulator, frame: number): number {
+  return inflightSlots(sim, frame).length;
 }
 
 /** A frame's epoch now. */
 export function epochNow(sim: Simulator, frame: number): number {
-  return epochOf(sharedOf(sim), frame);
+  return epochOf(sharedOf(sim), frame as Frame);
 }
 
-/** Every frame whose in-flight count is not 0, with its count. */
+/** Every frame with an access in flight, with how many devices have one there. */
 export function framesInFlight(sim: Simulator): { frame: number; inflight: number }[] {
   const v = sharedOf(sim);
   const out: { frame: number; inflight: number }[] = [];
   for (let f = 0; f < v.frames; f++) {
-    const n = Atomics.load(v.control, ftIndex(v, f, FT.INFLIGHT));
+    const n = inflightOf(sim, f);
     if (n !== 0) out.push({ frame: f, inflight: n });
   }
   return out;
 }
 
-/** A device slot's access record: spans recorded, frames begun / ended, ring slot noted (+1). */
-export function accessRecord(sim: Simulator, device: number): { spans: number; begun: number; ended: number; ringClaim: number } {
+/** A device slot's access record: spans of the access in progress (0: none), ring slot noted (+1). */
+export function accessRecord(sim: Simulator, device: number): { spans: number; ringClaim: number } {
   const v = sharedOf(sim);
   const at = (f: number) => Atomics.load(v.control, accessIndex(v, device, f));
-  return { spans: at(AR.SPANS), begun: at(AR.BEGUN), ended: at(AR.ENDED), ringClaim: at(AR.RING_CLAIM) };
+  return { spans: at(AR.SPANS), ringClaim: at(AR.RING_CLAIM) };
 }
 
 /** The violation ring's cursors and drop count. */

@@ -69,6 +69,7 @@ describe('a ring slot claimed by a writer that died', () => {
     v.control.fill(0, at(0), at(0) + 16);
     v.control[at(VR.CODE)] = codeNumber('dma-boundary');
     v.control[at(VR.DEVICE)] = live.id;
+    v.control[at(VR.ATTACHMENT)] = live.attachment;
     v.control[at(VR.FRAME)] = -1;
     v.control[at(VR.EPOCH_EXPECTED)] = -1;
     v.control[at(VR.DETAIL)] = 65536;

@@ -85,7 +85,7 @@ describe('renderViolation: the KASAN shape', () => {
     expect(lines.some((l) => / >0x[0-9A-F]{5}: locked {6}lock  1  epoch     3  page 0x[0-9A-F]{5}$/.test(l))).toBe(true);
   });
 
-  it('a range violation has no frame history and no frame map, and shows its detail', async () => {
+  it('a range violation inside RAM has no lock history, names its frame, maps it and shows its detail', async () => {
     const sim = await pool.make({ pager: 'off', memory: 32 << 20 });
     contiguous(sim, 1, 0x1000, 0x1001);
     const isa = await sim.attachDevice('test-probe', { addressBits: 24 });
@@ -93,11 +93,22 @@ describe('renderViolation: the KASAN shape', () => {
     const [v] = sim.violations();
     const lines = sim.render(v!).split('\n');
     expect(lines[1]).toBe(`BUG: dmasim: dma-address-width in test-probe#${isa.id}, driver "default"`);
-    expect(lines[2]).toBe('Read of size 8 at phys 0x01000000 (first bad byte 0x01000000, frame 0xFFFFFFFF), command 1: blocked');
+    expect(lines[2]).toBe('Read of size 8 at phys 0x01000000 (first bad byte 0x01000000, frame 0x01000), command 1: blocked');
     expect(lines[4]).toBe('epoch seen 0, handed out at never, addressBits 24');
     expect(lines).toContain('Device programmed by:');
-    for (const s of ['Handed out by:', 'Locked by:', 'Unlocked by:', 'Frame states around the address:']) expect(lines).not.toContain(s);
-    expect(lines.some((l) => l.startsWith('The address belonged to'))).toBe(false);
+    expect(lines).toContain('Frame states around the address:');
+    for (const s of ['Handed out by:', 'Locked by:', 'Unlocked by:']) expect(lines).not.toContain(s);
+  });
+
+  it('a range violation outside RAM has no frame and no frame map', async () => {
+    const sim = await pool.make({ pager: 'off' });
+    const dev = await sim.attachDevice('test-probe');
+    await probe(dev, TP.OP.READ, 64 << 20, { len: 8 });
+    const [v] = sim.violations();
+    expect(v).toMatchObject({ code: 'dma-outside-memory', frame: -1, frames: [], linearPage: null });
+    const lines = sim.render(v!).split('\n');
+    expect(lines[2]).toBe('Read of size 8 at phys 0x04000000 (first bad byte 0x04000000), command 1: blocked');
+    expect(lines).not.toContain('Frame states around the address:');
   });
 
   it('with stacks off, the report has no stack sections but keeps everything else', async () => {
@@ -203,7 +214,7 @@ describe('records as data', () => {
     const second = await sim.attachDevice('test-probe', { name: 'second' });
     expect(second.id).toBe(first.id); // the slot is reused
     const [v] = sim.violations();
-    expect(v!.device).toEqual({ id: first.id, kind: 'test-probe', name: 'first' });
+    expect(v!.device).toEqual({ id: first.id, attachment: first.attachment, kind: 'test-probe', name: 'first' });
     expect(v!.stacks.programmed?.some((l) => l.includes(FILE) || l.includes('dma-helpers.ts'))).toBe(true);
   });
 
@@ -213,7 +224,7 @@ describe('records as data', () => {
     await probe(dev, TP.OP.READ, 0x2000000, { len: 4 });
     await dev.detach();
     const [v] = sim.violations();
-    expect(v!.device).toEqual({ id: dev.id, kind: 'test-probe', name: 'gone' });
+    expect(v!.device).toEqual({ id: dev.id, attachment: dev.attachment, kind: 'test-probe', name: 'gone' });
     expect(v!.stacks.programmed).toBeDefined();
   });
 });

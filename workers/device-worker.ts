@@ -10,6 +10,7 @@ import { CheckedDmaPort } from '../src/dma/port.js';
 import { DeviceLoop, SharedInterrupt, SharedRegisters } from '../src/dma/runtime.js';
 import { nodeEndpoint } from '../src/host/endpoint.js';
 import { attachShared } from '../src/layout.js';
+import { TraceWriter } from '../src/trace.js';
 import type { DeviceWorkerData, DeviceControl, WorkerMessage } from '../src/host/protocol.js';
 
 const data = workerData as DeviceWorkerData;
@@ -18,8 +19,10 @@ const v = attachShared(data.ram, data.control);
 const entry = catalog[data.kind];
 if (!entry) throw new Error(`unknown device kind "${data.kind}"`);
 const factory = await entry.load();
-const dma = new CheckedDmaPort(v, data.id);
-const model = factory({ dma, regs: new SharedRegisters(v, data.id, entry.registers), irq: new SharedInterrupt(v, data.id), options: data.options });
+// One writer for this device's trace ring, shared by its port and its interrupt line.
+const trace = new TraceWriter(v, 1 + data.id);
+const dma = new CheckedDmaPort(v, data.id, trace);
+const model = factory({ dma, regs: new SharedRegisters(v, data.id, entry.registers), irq: new SharedInterrupt(v, data.id, trace), options: data.options });
 const post = (m: WorkerMessage) => port.postMessage(m);
 const loop = new DeviceLoop(v, data.id, model, (command) => dma.setCommand(command), (fault) => post({ type: 'dmasim-fault', fault }));
 

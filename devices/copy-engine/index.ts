@@ -14,6 +14,7 @@
  * interrupt is raised if IRQ_ENABLE was set.
  */
 
+import { physAddr } from '../../src/address.js';
 import type { DeviceContext, DeviceModel } from '../../src/device-api.js';
 import { CONTROL, DESCRIPTOR, ERROR, MAX_DESCRIPTORS, MAX_TRANSFER, REG, STATUS } from './regs.js';
 
@@ -25,9 +26,10 @@ export function createCopyEngine({ dma, regs, irq }: DeviceContext): DeviceModel
   /** One transfer; returns the bytes moved or an ERROR code (negative). */
   function transfer(fill: boolean, src: number, dst: number, length: number, value: number): number {
     if (length > MAX_TRANSFER) return -ERROR.LENGTH_TOO_LARGE;
-    const r = fill ? dma.fill(dst, length, value) : dma.copy(src, dst, length);
-    if (!r.ok && r.bytes === 0) return -ERROR.DMA_REFUSED;
-    return fill ? r.bytes : r.bytes / 2;
+    const r = fill ? dma.fill(physAddr(dst), length, value) : dma.copy(physAddr(src), physAddr(dst), length);
+    // Refused means no byte moved; under onViolation 'allow' a violating access still lands.
+    if (!r.ok && r.bytesWritten === 0) return -ERROR.DMA_REFUSED;
+    return r.bytesWritten;
   }
 
   function run(control: number): { error: number; bytes: number } {
@@ -42,9 +44,9 @@ export function createCopyEngine({ dma, regs, irq }: DeviceContext): DeviceModel
     // Hostile input: bounded walk, alignment checked before each descriptor is read.
     for (let i = 0; i < MAX_DESCRIPTORS; i++) {
       if (at % DESCRIPTOR.SIZE !== 0) return { error: ERROR.DESC_MISALIGNED, bytes };
-      const r = dma.read(at, desc);
+      const r = dma.read(physAddr(at), desc);
       // Refused means no byte moved; under onViolation 'allow' a violating read still lands.
-      if (!r.ok && r.bytes === 0) return { error: ERROR.DMA_REFUSED, bytes };
+      if (!r.ok && r.bytesRead === 0) return { error: ERROR.DMA_REFUSED, bytes };
       counters.descriptors++;
       const n = transfer(fill, dv.getUint32(DESCRIPTOR.SRC, true), dv.getUint32(DESCRIPTOR.DST, true), dv.getUint32(DESCRIPTOR.LENGTH, true), value);
       if (n < 0) return { error: -n, bytes };

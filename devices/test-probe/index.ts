@@ -5,6 +5,7 @@
  * the op CMD holds when its turn comes.
  */
 
+import { physAddr } from '../../src/address.js';
 import type { DeviceContext, DeviceModel, DmaResult } from '../../src/device-api.js';
 import { VIOLATION_CODES } from '../../src/ring.js';
 import { OP, REG, STATUS } from './regs.js';
@@ -25,17 +26,17 @@ export function createTestProbe({ dma, regs, irq, options }: DeviceContext): Dev
       // CMD is left as it is (latched): a second doorbell rung meanwhile runs the same op again.
       const op = regs.read(REG.CMD);
       regs.write(REG.STATUS, 0);
-      const addr = regs.read(REG.ADDR);
+      const addr = physAddr(regs.read(REG.ADDR));
       const len = regs.read(REG.LEN);
       const value = regs.read(REG.VALUE);
       switch (op) {
         case OP.READ: {
           const r = dma.read(addr, new Uint8Array(len));
-          return finish(r, r.bytes);
+          return finish(r, r.bytesRead + r.bytesWritten);
         }
         case OP.FILL: {
           const r = dma.fill(addr, len, value);
-          return finish(r, r.bytes);
+          return finish(r, r.bytesRead + r.bytesWritten);
         }
         case OP.LOAD32: {
           const r = dma.load32(addr);
@@ -43,7 +44,7 @@ export function createTestProbe({ dma, regs, irq, options }: DeviceContext): Dev
         }
         case OP.STORE32: {
           const r = dma.store32(addr, value);
-          return finish(r, r.bytes);
+          return finish(r, r.bytesRead + r.bytesWritten);
         }
         case OP.ADD32: {
           const r = dma.add32(addr, value);
@@ -74,6 +75,14 @@ export function createTestProbe({ dma, regs, irq, options }: DeviceContext): Dev
           })(len);
           dma.read(addr, stuck);
           throw new Error('test-probe: HANG_MID_ACCESS returned (the access was refused)');
+        }
+        case OP.SPIN_REFUSED: {
+          const into = new Uint8Array(len);
+          const pause = new Int32Array(new SharedArrayBuffer(4));
+          for (;;) {
+            dma.read(addr, into);
+            if (value > 0) Atomics.wait(pause, 0, 0, value);
+          }
         }
         default:
           throw new Error(`test-probe: unknown op ${op}`);

@@ -41,6 +41,13 @@ export const OP = {
    * worker terminated mid-access leaves behind.
    */
   HANG_MID_ACCESS: 0x13,
+  /**
+   * Busy without moving a byte: reads LEN bytes at ADDR again and again, forever, whatever the port
+   * answers (point it at memory the driver does not hold, and every read is refused), pausing VALUE
+   * milliseconds between reads (0: none). For the hang watchdog, which must call this hung — a device
+   * is alive only if it makes progress — and for keeping the violation ring busy.
+   */
+  SPIN_REFUSED: 0x14,
 } as const;
 
 export const STATUS = { DONE: 1 << 0, REFUSED: 1 << 1 } as const;

@@ -12,27 +12,34 @@
  *     with PAGEMARKDIRTY (else the pager may drop it as clean). An access refused here (onViolation
  *     'block' or 'throw') leaves the frame table untouched, so it can never make an innocent
  *     driver's unlock look like an unlock during DMA;
- *  3. the access is announced — every frame's in-flight count raised, in a fixed walk order
- *     recorded in the device's access record (record.ts) — and every frame's epoch read again and
- *     classified again. This is the Dekker half that counts (frametable.ts): a change seen now is a
- *     real race with an unlock, refused and reported like any violation (the unlocker may report it
- *     too).
+ *  3. the access is announced — its spans written to the device's access record, then this
+ *     device's in-flight bit set on every frame (record.ts) — and every frame's epoch read again
+ *     and classified again. This is the Dekker half that counts (frametable.ts): a change seen now
+ *     is a real race with an unlock, refused and reported like any violation.
  * A violating access is blocked (no byte lands), allowed, or thrown, per onViolation, and is always
- * reported to the shared ring. After the bytes move, each frame's count is lowered and its epoch
+ * reported to the shared ring. After the bytes move, each frame's bit is cleared and its epoch
  * read once more: a change means an unlock (or move, or free) took effect while the bytes were
- * moving. The unlocker reports that if it saw the count raised; it may have read the count just
- * after our decrement and seen nothing, so the device reports it too ('unlock-during-dma', epoch
- * seen = the epoch that unlock made) and report.ts keeps one record per unlock.
+ * moving. The unlocker reports that if it saw the bit; it may have read the words just after our
+ * clear and seen nothing, so the device reports it too ('unlock-during-dma', epoch seen = the epoch
+ * that unlock made) and report.ts keeps one record per unlock.
+ *
+ * A frame may appear twice in one access (a copy inside one page, overlapping scatter-gather
+ * elements): its bit is set twice and cleared at its first position in the end-of-access walk —
+ * by then every byte has moved, so the frame is no longer in flight — and an unlock seen there is
+ * reported once.
  *
  * An access has at most AR_MAX_SPANS (256) spans — scatter-gather elements; more is a RangeError,
- * thrown before anything is touched.
+ * thrown before anything is touched. Device code that starts a DMA access from inside another one
+ * (a typed-array subclass whose set() calls back into the port) gets a RangeError: the access record
+ * describes one access at a time.
  */
 
-import { PAGESIZE } from '../address.js';
-import type { DmaPort, DmaResult, SgElement } from '../device-api.js';
-import { EPOCH_MASK, epochOf, flagsOf, handoutOf, setFrameFlags } from '../frametable.js';
+import { PAGESIZE, type Epoch, type Frame, type PhysAddr } from '../address.js';
+import type { DmaPort, DmaResult, DmaValueResult, SgElement } from '../device-api.js';
+import { EPOCH_MASK, epochOf, flagsOf, handoutOf } from '../frametable.js';
 import { AR, AR_MAX_SPANS, DCB, FF, H, MMIO_BASE, MMIO_STRIDE, VIOLATION_MODE, accessIndex, dcbIndex, type SharedViews } from '../layout.js';
 import { appendViolation, codeNumber, type ViolationCode } from '../ring.js';
+import { TraceWriter, dmaKindWord, kindWord, type DmaOutcome } from '../trace.js';
 import { AccessRecorder, walkFrames } from './record.js';
 
 /** Thrown into device code when onViolation is 'throw'. */
@@ -40,7 +47,7 @@ export class DmaViolationError extends Error {
   override readonly name = 'DmaViolationError';
   constructor(
     readonly code: ViolationCode,
-    readonly physAddr: number,
+    readonly physAddr: PhysAddr,
   ) {
     super(`${code} at physical address 0x${physAddr.toString(16).toUpperCase().padStart(8, '0')}`);
   }
@@ -59,7 +66,7 @@ const MAX_REPORTS_PER_ACCESS = 8;
 const DIRTY_OK = FF.MARKDIRTY | FF.PTE_DIRTY | FF.FIXED | FF.NOPAGER;
 
 interface Span {
-  phys: number;
+  phys: PhysAddr;
   length: number;
   write: boolean;
 }
@@ -68,10 +75,10 @@ interface Span {
 interface Finding {
   code: ViolationCode;
   s: Span;
-  phys: number;
-  frame: number;
-  seen: number;
-  expected: number;
+  phys: PhysAddr;
+  frame: Frame | -1;
+  seen: Epoch | 0;
+  expected: Epoch | -1;
   detail: number;
 }
 
@@ -79,6 +86,7 @@ const NONE: readonly Finding[] = [];
 
 /** Ring OUTCOME of a device-side unlock-during-dma record (layout.ts VR.OUTCOME). */
 const OUTCOME_REPORTED = 3;
+const VIOLATION_KIND = kindWord('violation');
 
 /** The findings of one pass: the first code, how many, and the first few in full. */
 class Findings {
@@ -93,12 +101,14 @@ class Findings {
     return this;
   }
 
-  add(code: ViolationCode, s: Span, phys: number, frame: number, seen: number, expected: number, detail = 0): void {
+  add(code: ViolationCode, s: Span, phys: number, frame: Frame | -1, seen: Epoch | 0, expected: Epoch | -1, detail = 0): void {
     this.first ??= code;
     this.count++;
-    if (this.list.length < MAX_REPORTS_PER_ACCESS) this.list.push({ code, s, phys, frame, seen, expected, detail });
+    if (this.list.length < MAX_REPORTS_PER_ACCESS) this.list.push({ code, s, phys: phys as PhysAddr, frame, seen, expected, detail });
   }
 }
+
+const OK_EMPTY: DmaResult = Object.freeze({ bytesRead: 0, bytesWritten: 0, ok: true });
 
 export class CheckedDmaPort implements DmaPort {
   readonly stats: PortStats = { accesses: 0, bytesRead: 0, bytesWritten: 0, violations: 0, blocked: 0 };
@@ -107,47 +117,61 @@ export class CheckedDmaPort implements DmaPort {
   private readonly ram32: Int32Array;
   private readonly record: AccessRecorder;
   private readonly claimNote: number;
+  private readonly progressAt: number;
+  /** The attachment this port serves (constant for its worker's life; stamped on every record). */
+  private readonly attachment: number;
+  private readonly trace: TraceWriter;
+  /** True while an access is in progress (the nested-access guard). */
+  private active = false;
   // Per-access scratch, reused: the walk (frame, its span), and per walk position the epoch read
   // when the frame was announced and whether the frame was valid for this access then.
-  private readonly frames: number[] = [];
+  private readonly frames: Frame[] = [];
   private readonly spanOf: number[] = [];
-  private readonly epochs: number[] = [];
+  private readonly epochs: Epoch[] = [];
   private readonly valid: boolean[] = [];
   private readonly findings = new Findings();
 
   constructor(
     private readonly v: SharedViews,
     private readonly device: number,
+    /** The device's trace writer: one per ring, shared with its interrupt line (same thread). */
+    trace?: TraceWriter,
   ) {
     this.ramBytes = v.frames * PAGESIZE;
     this.ram32 = new Int32Array(v.ramBuffer);
     this.record = new AccessRecorder(v, device);
     this.claimNote = accessIndex(v, device, AR.RING_CLAIM);
+    this.progressAt = dcbIndex(v, device, DCB.PROGRESS);
+    // Written by the host before the worker was spawned (the Worker constructor orders it).
+    this.attachment = Atomics.load(v.control, dcbIndex(v, device, DCB.ATTACHMENT));
+    this.trace = trace ?? new TraceWriter(v, 1 + device);
   }
 
   setCommand(command: number): void {
     this.command = command;
   }
 
-  read(phys: number, into: Uint8Array): DmaResult {
+  read(phys: PhysAddr, into: Uint8Array): DmaResult {
     return this.run([{ phys, length: into.length, write: false }], () => {
+      // `into` is the device's own buffer: a subclass's set() is device code running inside the
+      // access (allowed; a nested DMA access from it is refused by the guard in run()).
       into.set(this.v.ram.subarray(phys, phys + into.length));
     });
   }
 
-  write(phys: number, data: Uint8Array): DmaResult {
+  write(phys: PhysAddr, data: Uint8Array): DmaResult {
     return this.run([{ phys, length: data.length, write: true }], () => {
       this.v.ram.set(data, phys);
     });
   }
 
-  fill(phys: number, length: number, value: number): DmaResult {
+  fill(phys: PhysAddr, length: number, value: number): DmaResult {
     return this.run([{ phys, length, write: true }], () => {
       this.v.ram.fill(value & 0xff, phys, phys + length);
     });
   }
 
-  copy(src: number, dst: number, length: number): DmaResult {
+  copy(src: PhysAddr, dst: PhysAddr, length: number): DmaResult {
     return this.run(
       [
         { phys: src, length, write: false },
@@ -159,23 +183,23 @@ export class CheckedDmaPort implements DmaPort {
     );
   }
 
-  load32(phys: number) {
+  load32(phys: PhysAddr): DmaValueResult {
     let value = 0;
     const r = this.atomic(phys, false, () => (value = Atomics.load(this.ram32, phys >>> 2) >>> 0));
     return { ...r, value };
   }
 
-  store32(phys: number, value: number): DmaResult {
+  store32(phys: PhysAddr, value: number): DmaResult {
     return this.atomic(phys, true, () => Atomics.store(this.ram32, phys >>> 2, value | 0));
   }
 
-  add32(phys: number, delta: number) {
+  add32(phys: PhysAddr, delta: number): DmaValueResult {
     let value = 0;
     const r = this.atomic(phys, true, () => (value = Atomics.add(this.ram32, phys >>> 2, delta | 0) >>> 0));
     return { ...r, value };
   }
 
-  compareExchange32(phys: number, expected: number, replacement: number) {
+  compareExchange32(phys: PhysAddr, expected: number, replacement: number): DmaValueResult {
     let value = 0;
     const r = this.atomic(phys, true, () => (value = Atomics.compareExchange(this.ram32, phys >>> 2, expected | 0, replacement | 0) >>> 0));
     return { ...r, value };
@@ -205,17 +229,17 @@ export class CheckedDmaPort implements DmaPort {
     });
   }
 
-  private atomic(phys: number, write: boolean, op: () => void): DmaResult {
+  private atomic(phys: PhysAddr, write: boolean, op: () => void): DmaResult {
     if ((phys & 3) !== 0) throw new RangeError(`32-bit DMA atomics need a 4-byte aligned address, got 0x${(phys >>> 0).toString(16)}`);
     return this.run([{ phys, length: 4, write }], op);
   }
 
   /** Classifies frame `f` (span `s`) at epoch `e` for driver context `ctx`; true if valid. */
-  private classify(out: Findings, ctx: number, s: Span, f: number, e: number): boolean {
+  private classify(out: Findings, ctx: number, s: Span, f: Frame, e: Epoch): boolean {
     const v = this.v;
     const h = handoutOf(v, ctx, f);
     const at = Math.max(s.phys, f * PAGESIZE);
-    if (h < 0) out.add('dma-not-handed-out', s, at, f, e, h);
+    if (h < 0) out.add('dma-not-handed-out', s, at, f, e, -1);
     else if ((e & 1) === 0) out.add('dma-unlocked', s, at, f, e, h);
     // An even hand-out epoch: the driver copied the page table while the page was unlocked
     // (the DDK: obtain the physical address only after locking); the page may have moved since.
@@ -226,16 +250,19 @@ export class CheckedDmaPort implements DmaPort {
     return false;
   }
 
+  /** The frame holding `phys` if it is inside RAM, else -1 (range findings name it when they can). */
+  private frameIfRam(phys: number): Frame | -1 {
+    return phys < this.ramBytes ? (Math.floor(phys / PAGESIZE) as Frame) : -1;
+  }
+
   /**
    * Checks every span, then (unless refused) announces the frames, re-checks them, moves the bytes
    * (op) unless the policy blocks, withdraws the announcement and re-checks the epochs. All spans are
    * checked before any byte moves: an access is all-or-nothing.
    */
   private run(spans: readonly Span[], op: () => void): DmaResult {
-    const v = this.v;
-    const c = v.control;
+    if (this.active) throw new RangeError('a DMA access was started from inside another DMA access (device code re-entered the port)');
     if (spans.length > AR_MAX_SPANS) throw new RangeError(`a DMA access has at most ${AR_MAX_SPANS} spans (scatter-gather elements), got ${spans.length}`);
-    this.stats.accesses++;
     let bytesR = 0;
     let bytesW = 0;
     for (const s of spans) {
@@ -245,7 +272,19 @@ export class CheckedDmaPort implements DmaPort {
       if (s.write) bytesW += s.length;
       else bytesR += s.length;
     }
-    if (bytesR + bytesW === 0) return { bytes: 0, ok: true };
+    this.stats.accesses++;
+    if (bytesR + bytesW === 0) return OK_EMPTY;
+    this.active = true;
+    try {
+      return this.checked(spans, op, bytesR, bytesW);
+    } finally {
+      this.active = false;
+    }
+  }
+
+  private checked(spans: readonly Span[], op: () => void, bytesR: number, bytesW: number): DmaResult {
+    const v = this.v;
+    const c = v.control;
     const ctx = Atomics.load(c, dcbIndex(v, this.device, DCB.DRIVER));
     const addressBits = Atomics.load(c, dcbIndex(v, this.device, DCB.ADDRESS_BITS));
     const boundary = Atomics.load(c, dcbIndex(v, this.device, DCB.BOUNDARY));
@@ -258,12 +297,13 @@ export class CheckedDmaPort implements DmaPort {
     for (const s of spans) {
       if (s.length === 0) continue;
       const end = s.phys + s.length; // exclusive
-      if (end > limit) ranges.add('dma-address-width', s, Math.max(s.phys, limit), -1, 0, -1, addressBits);
-      else if (boundary > 0 && Math.floor(s.phys / boundary) !== Math.floor((end - 1) / boundary)) ranges.add('dma-boundary', s, (Math.floor(s.phys / boundary) + 1) * boundary, -1, 0, -1, boundary);
+      let at: number;
+      if (end > limit) ranges.add('dma-address-width', s, (at = Math.max(s.phys, limit)), this.frameIfRam(at), 0, -1, addressBits);
+      else if (boundary > 0 && Math.floor(s.phys / boundary) !== Math.floor((end - 1) / boundary)) ranges.add('dma-boundary', s, (at = (Math.floor(s.phys / boundary) + 1) * boundary), this.frameIfRam(at), 0, -1, boundary);
       else if (s.phys < ownMmio + MMIO_STRIDE && end > ownMmio) ranges.add('device-reentrancy', s, Math.max(s.phys, ownMmio), -1, 0, -1);
       else if (end > this.ramBytes) ranges.add('dma-outside-memory', s, Math.max(s.phys, this.ramBytes), -1, 0, -1);
     }
-    if (ranges.first !== undefined) return this.finish(ranges, NONE, false, mode, ctx, 0);
+    if (ranges.first !== undefined) return this.finish(spans, ranges, NONE, false, mode, ctx, 0, 0, 0);
 
     const frames = this.frames;
     const spanOf = this.spanOf;
@@ -273,24 +313,25 @@ export class CheckedDmaPort implements DmaPort {
     const n = frames.length;
 
     // 2. First pass: plain reads, nothing announced. Refused here, the access leaves no trace in the
-    //    frame table (no in-flight count an unlocker could mistake for this access).
+    //    frame table (no in-flight bit an unlocker could mistake for this access).
     if (mode !== VIOLATION_MODE.allow) {
       const pre = this.findings.reset();
       for (let i = 0; i < n; i++) this.classify(pre, ctx, spans[spanOf[i]!]!, frames[i]!, epochOf(v, frames[i]!));
-      if (pre.first !== undefined) return this.finish(pre, NONE, false, mode, ctx, 0);
+      if (pre.first !== undefined) return this.finish(spans, pre, NONE, false, mode, ctx, 0, 0, n);
     }
 
-    // 3. Announce, re-read, re-classify. Each count is raised before its epoch is read (Dekker order,
-    //    frametable.ts); each raise is recorded so the host can undo it if this worker dies.
+    // 3. Announce, re-read, re-classify. Each bit is set before its epoch is read (Dekker order,
+    //    frametable.ts); the spans are recorded before the first bit, so the host can clear them all
+    //    if this worker dies.
     const epochs = this.epochs;
     const valid = this.valid;
     epochs.length = n;
     valid.length = n;
     const found = this.findings.reset();
-    this.record.open(spans);
+    this.record.open(spans, this.command);
     for (let i = 0; i < n; i++) {
       const f = frames[i]!;
-      this.record.raise(f, i);
+      this.record.raise(f);
       const e = epochOf(v, f);
       epochs[i] = e;
       valid[i] = this.classify(found, ctx, spans[spanOf[i]!]!, f, e);
@@ -301,11 +342,10 @@ export class CheckedDmaPort implements DmaPort {
         op();
       } catch (e) {
         // Device-supplied buffers can throw from inside the copy: withdraw the announcement anyway.
-        for (let i = 0; i < n; i++) this.record.lower(frames[i]!, i);
+        for (let i = 0; i < n; i++) this.record.lower(frames[i]!);
         this.record.close();
         throw e;
       }
-      for (let i = 0; i < n; i++) if (spans[spanOf[i]!]!.write) setFrameFlags(v, frames[i]!, FF.DMA_WRITTEN);
       this.stats.bytesRead += bytesR;
       this.stats.bytesWritten += bytesW;
     }
@@ -318,34 +358,41 @@ export class CheckedDmaPort implements DmaPort {
     let unlockedCount = 0;
     for (let i = 0; i < n; i++) {
       const f = frames[i]!;
-      this.record.lower(f, i);
+      this.record.lower(f);
       const now = epochOf(v, f);
       if (!proceed || !valid[i] || now === epochs[i]) continue;
-      const made = (epochs[i]! + 1) & EPOCH_MASK;
+      const made = ((epochs[i]! + 1) & EPOCH_MASK) as Epoch;
       unlocked ??= [];
-      // The same frame twice in one access (a copy within a page): one unlock, one record.
+      // The same frame twice in one access: one unlock, one record.
       if (unlocked.some((u) => u.frame === f && u.seen === made)) continue;
       unlockedCount++;
       if (unlocked.length < MAX_REPORTS_PER_ACCESS) {
         const s = spans[spanOf[i]!]!;
-        unlocked.push({ code: 'unlock-during-dma', s, phys: Math.max(s.phys, f * PAGESIZE), frame: f, seen: made, expected: epochs[i]!, detail: 0 });
+        unlocked.push({ code: 'unlock-during-dma', s, phys: Math.max(s.phys, f * PAGESIZE) as PhysAddr, frame: f, seen: made, expected: epochs[i]!, detail: 0 });
       }
     }
     this.record.close();
     this.stats.violations += unlockedCount;
-    return this.finish(found, unlocked ?? NONE, proceed, mode, ctx, bytesR + bytesW);
+    if (proceed) {
+      // Progress for the hang watchdog: bytes moved. Its own word in this device's block; the add
+      // is atomic only so the host's load sees a whole value.
+      Atomics.add(c, this.progressAt, 1);
+    }
+    return this.finish(spans, found, unlocked ?? NONE, proceed, mode, ctx, proceed ? bytesR : 0, proceed ? bytesW : 0, n);
   }
 
-  /** Appends the access's records to the ring and gives the device its result (or throws). */
-  private finish(found: Findings, unlocked: readonly Finding[], proceed: boolean, mode: number, ctx: number, bytes: number): DmaResult {
+  /** Appends the access's records to the ring, traces it, and gives the device its result (or throws). */
+  private finish(spans: readonly Span[], found: Findings, unlocked: readonly Finding[], proceed: boolean, mode: number, ctx: number, bytesR: number, bytesW: number, frames: number): DmaResult {
     const v = this.v;
     const outcome = proceed ? 1 : mode === VIOLATION_MODE.throw ? 2 : 0;
-    const append = (p: Finding, o: number) =>
-      appendViolation(
+    const trace = this.trace;
+    const append = (p: Finding, o: number) => {
+      const seq = appendViolation(
         v,
         {
           code: codeNumber(p.code),
           device: this.device,
+          attachment: this.attachment,
           driver: ctx,
           phys: p.phys,
           length: p.s.length,
@@ -360,13 +407,21 @@ export class CheckedDmaPort implements DmaPort {
         },
         this.claimNote,
       );
+      if (trace.on) trace.emit(VIOLATION_KIND, codeNumber(p.code), this.attachment, ctx, p.frame, p.phys, seq);
+    };
     for (const p of found.list) append(p, outcome);
     // The access itself was valid when checked: these records blame the unlocker, not the device.
     for (const p of unlocked) append(p, OUTCOME_REPORTED);
-    if (found.first === undefined) return { bytes, ok: true };
+    if (trace.on) {
+      const traced: DmaOutcome = found.first === undefined ? 'ok' : proceed ? 'allowed' : 'refused';
+      const s0 = spans[0]!;
+      const s1 = spans[1];
+      trace.emit(dmaKindWord(traced, spans.length, s0.write, s1?.write ?? false), this.attachment, ctx, this.command, bytesR, bytesW, frames, s0.phys, s0.length, s1?.phys ?? 0, s1?.length ?? 0);
+    }
+    if (found.first === undefined) return { bytesRead: bytesR, bytesWritten: bytesW, ok: true };
     this.stats.violations += found.count;
     if (!proceed) this.stats.blocked++;
-    if (mode === VIOLATION_MODE.throw) throw new DmaViolationError(found.first, found.list[0]?.phys ?? 0);
-    return proceed ? { bytes, ok: false, violation: found.first } : { bytes: 0, ok: false, violation: found.first };
+    if (mode === VIOLATION_MODE.throw) throw new DmaViolationError(found.first, found.list[0]?.phys ?? (0 as PhysAddr));
+    return { bytesRead: bytesR, bytesWritten: bytesW, ok: false, violation: found.first };
   }
 }

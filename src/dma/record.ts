@@ -1,49 +1,39 @@
 /**
- * A device's access record (layout.ts AR): the DMA port writes down, in shared memory, which frames'
- * in-flight counts it has raised, so that the host can lower exactly those if the worker dies in the
- * middle of an access (terminated by detach or by the hang watchdog, or exiting on its own). Without
- * it, every later unlock of those frames would report a false 'unlock-during-dma'.
+ * A device's access record (layout.ts AR) and its in-flight bits. The DMA port announces an access
+ * by setting its device's bit in the INFLIGHT words of every frame the access touches, and writes
+ * the access's spans down first, in shared memory. Two readers use the record:
  *
- * The record holds the access's spans and two cursors over one fixed walk of its frames
- * (`walkFrames`): BEGUN, frames whose INFLIGHT was raised, and ENDED, frames whose INFLIGHT was
- * lowered again. The frames at walk positions [ENDED, BEGUN) are the ones still raised.
+ *  - The host, after the device's worker has exited, however it ended (detach, the hang watchdog,
+ *    process.exit in device code): it clears the dead device's bit on every frame of the recorded
+ *    spans. That is exact wherever the worker stopped — the spans are published before the first
+ *    bit is set and withdrawn only after the last bit is cleared, and clearing a bit that is not set
+ *    changes nothing — so no cursor has to be kept in step with the frame table (a worker can be
+ *    terminated between any two Atomics calls; two words can never be kept "both or neither").
+ *  - An unlocker that found the device's bit raised on the frame it unlocked: it reads which
+ *    transfer was in flight (`readAccess`, a seqlock over AR.ID), to name it in its report.
  *
- * Why the cursors are exact: a count and its cursor are two words, so they cannot change in one
- * atomic step; what keeps them in step is where a worker can be stopped. `worker.terminate()`
- * (V8 TerminateExecution) is a request that the thread honours at its next interrupt check — the
- * stack check on entry to a JavaScript function, or a loop back-edge — not inside a builtin such as
- * Atomics.add or Atomics.store, and not between two of them with no call or loop in between.
- * `raise` and `lower` below do the count change and the cursor store back to back in one function
- * body (the index arithmetic and the call checks happen before the count change): a worker stopped
- * anywhere has done both or neither. This is why they do not call frametable.ts
- * beginAccess/endAccess, which make a further function call (the epoch read) right after the count
- * change — an interrupt check between the count and any cursor stored by the caller. A worker that
- * exits on its own (process.exit in device code) does so from device code, between accesses or
- * inside op(), never between the two stores. Uncatchable termination also skips `finally`, so
- * nothing here relies on one.
+ * A device has one access in progress at a time: the port refuses a nested access (port.ts), so the
+ * record is never overwritten while its bits are set.
  */
 
-import { PAGESIZE } from '../address.js';
-import { AR, AR_MAX_SPANS, FT, accessIndex, ftIndex, type SharedViews } from '../layout.js';
+import { PAGESIZE, type Frame, type PhysAddr } from '../address.js';
+import { AR, AR_MAX_SPANS, AR_SPAN_WRITE, FT, accessIndex, ftIndex, type SharedViews } from '../layout.js';
 
 export interface SpanLike {
-  readonly phys: number;
+  readonly phys: PhysAddr;
   readonly length: number;
+  readonly write: boolean;
 }
 
-/**
- * The one walk order of an access's frames, shared by the port and the host: the spans in order,
- * each span's frames ascending; empty spans contribute nothing. Appends the frames to `frames` and,
- * if given, each frame's span index to `spanOf`.
- */
-export function walkFrames(spans: readonly SpanLike[], frames: number[], spanOf?: number[]): void {
+/** The frames of `spans` in walk order (spans in order, each span's frames ascending), appended to `frames`. */
+export function walkFrames(spans: readonly SpanLike[], frames: Frame[], spanOf?: number[]): void {
   for (let k = 0; k < spans.length; k++) {
     const s = spans[k]!;
     if (s.length === 0) continue;
     const f0 = Math.floor(s.phys / PAGESIZE);
     const f1 = Math.floor((s.phys + s.length - 1) / PAGESIZE);
     for (let f = f0; f <= f1; f++) {
-      frames.push(f);
+      frames.push(f as Frame);
       spanOf?.push(k);
     }
   }
@@ -53,9 +43,12 @@ export function walkFrames(spans: readonly SpanLike[], frames: number[], spanOf?
 export class AccessRecorder {
   private readonly c: Int32Array;
   private readonly spansAt: number;
-  private readonly begunAt: number;
-  private readonly endedAt: number;
+  private readonly idAt: number;
+  private readonly commandAt: number;
   private readonly base: number;
+  /** Offset of this device's in-flight word inside a frame entry, and its bit. */
+  private readonly word: number;
+  private readonly bit: number;
 
   constructor(
     private readonly v: SharedViews,
@@ -63,96 +56,121 @@ export class AccessRecorder {
   ) {
     this.c = v.control;
     this.spansAt = accessIndex(v, device, AR.SPANS);
-    this.begunAt = accessIndex(v, device, AR.BEGUN);
-    this.endedAt = accessIndex(v, device, AR.ENDED);
+    this.idAt = accessIndex(v, device, AR.ID);
+    this.commandAt = accessIndex(v, device, AR.COMMAND);
     this.base = accessIndex(v, device, AR.SPAN_BASE);
+    this.word = FT.INFLIGHT + (device >>> 5);
+    this.bit = 1 << (device & 31);
   }
 
   /**
-   * Records an access's spans before any of its frames is raised. Empty spans are left out (they
-   * contribute no frame to the walk, so the walk is the same).
+   * Records an access's spans before any of its frames is raised; returns the access id. Empty
+   * spans are left out (they contribute no frame).
    */
-  open(spans: readonly SpanLike[]): void {
+  open(spans: readonly SpanLike[], command: number): number {
     const c = this.c;
     if (spans.length > AR_MAX_SPANS) throw new RangeError(`at most ${AR_MAX_SPANS} spans per access, got ${spans.length}`);
-    // SPANS is 0 here (close() of the previous access, or never set), so the host ignores every other
-    // word of the record; the cursors and span words are written plainly and published together by
-    // the Atomics.store of SPANS below (a host load that sees SPANS = n sees them too).
-    c[this.begunAt] = 0;
-    c[this.endedAt] = 0;
+    // SPANS is 0 here (the previous access's close(), or never set). The id bump comes before the
+    // span words (seqlock writer): a reader that loads the same id before and after its reads of
+    // the words cannot have read a word of a later access (readAccess).
+    const id = Atomics.add(c, this.idAt, 1) + 1;
     let n = 0;
     for (const s of spans) {
       if (s.length === 0) continue;
-      c[this.base + 2 * n] = s.phys | 0;
-      c[this.base + 2 * n + 1] = s.length;
+      // Atomic stores so the seqlock argument holds word by word (a plain store could be seen by
+      // the reader without the id bump that precedes it).
+      Atomics.store(c, this.base + 2 * n, s.phys | 0);
+      Atomics.store(c, this.base + 2 * n + 1, s.length | (s.write ? AR_SPAN_WRITE : 0));
       n++;
     }
-    // Publication point of the words above; the host loads SPANS first.
+    Atomics.store(c, this.commandAt, command);
+    // Publication point of the span words, and the host's licence to clear our bits on them: it
+    // precedes every raise() of this access.
     Atomics.store(c, this.spansAt, n);
+    return id;
   }
 
   /**
-   * Raises INFLIGHT on frame `f`, the frame at walk position `i`, and records it. The add and the
-   * cursor store are adjacent on purpose (module comment). The caller reads the epoch afterwards:
-   * the add precedes that load (both seq-cst), the Dekker order of frametable.ts.
+   * Sets this device's in-flight bit on frame `f`. The caller reads the epoch afterwards: the OR
+   * precedes that load (both seq-cst), the device half of the Dekker pair (frametable.ts).
    */
-  raise(f: number, i: number): void {
-    Atomics.add(this.c, ftIndex(this.v, f, FT.INFLIGHT), 1);
-    // After the add: a host that finds BEGUN = i+1 knows position i was raised.
-    Atomics.store(this.c, this.begunAt, i + 1);
+  raise(f: Frame): void {
+    Atomics.or(this.c, ftIndex(this.v, f, this.word), this.bit);
   }
 
   /**
-   * Lowers INFLIGHT on frame `f` at walk position `i` and records it (adjacent, as in raise). The
-   * caller re-reads the epoch afterwards: the sub precedes that load (§3 step 5).
+   * Clears this device's in-flight bit on frame `f`. The caller re-reads the epoch afterwards: the
+   * AND precedes that load (§3 step 5), so an unlock that saw the bit is seen by that read.
    */
-  lower(f: number, i: number): void {
-    Atomics.sub(this.c, ftIndex(this.v, f, FT.INFLIGHT), 1);
-    // After the sub: a host that finds ENDED = i+1 knows position i is no longer raised.
-    Atomics.store(this.c, this.endedAt, i + 1);
+  lower(f: Frame): void {
+    Atomics.and(this.c, ftIndex(this.v, f, this.word), ~this.bit);
   }
 
-  /** The access is over (every raised frame lowered): nothing for the host to undo. */
+  /** The access is over (every bit cleared): nothing left for the host to clear. */
   close(): void {
-    // After the last ENDED store; a worker stopped before this leaves ENDED = BEGUN, which undoes nothing.
+    // After the last lower(): the host may skip this record from now on.
     Atomics.store(this.c, this.spansAt, 0);
   }
 }
 
+/** A recorded access, as the unlocker reads it. */
+export interface RecordedAccess {
+  readonly id: number;
+  readonly command: number;
+  readonly spans: readonly SpanLike[];
+}
+
 /**
- * Host side, after the device's worker has exited: lowers INFLIGHT on exactly the frames its
- * record shows still raised, and clears the record. Returns how many counts it lowered.
+ * Seqlock read of a device's access in progress (main thread): null if none, or if it ended and
+ * another began while it was being read (the reader then knows only that the device was in flight).
+ */
+export function readAccess(v: SharedViews, device: number): RecordedAccess | null {
+  const c = v.control;
+  const idAt = accessIndex(v, device, AR.ID);
+  const id = Atomics.load(c, idAt);
+  // After the id load: a SPANS value seen here belongs to access `id` or a later one (caught below).
+  const n = Atomics.load(c, accessIndex(v, device, AR.SPANS));
+  if (n <= 0 || n > AR_MAX_SPANS) return null;
+  const base = accessIndex(v, device, AR.SPAN_BASE);
+  const spans: SpanLike[] = [];
+  for (let k = 0; k < n; k++) {
+    const len = Atomics.load(c, base + 2 * k + 1);
+    spans.push({ phys: (Atomics.load(c, base + 2 * k) >>> 0) as PhysAddr, length: len & ~AR_SPAN_WRITE, write: (len & AR_SPAN_WRITE) !== 0 });
+  }
+  const command = Atomics.load(c, accessIndex(v, device, AR.COMMAND));
+  // Same id after every read: no open() began meanwhile, so every word read belongs to access `id`.
+  return Atomics.load(c, idAt) === id ? { id, command, spans } : null;
+}
+
+/**
+ * Host side, after the device's worker has exited: clears the device's in-flight bit on every frame
+ * of its recorded access, and clears the record. Returns how many frames it visited.
  */
 export function recoverAccess(v: SharedViews, device: number): number {
   const c = v.control;
   const spansAt = accessIndex(v, device, AR.SPANS);
-  const begunAt = accessIndex(v, device, AR.BEGUN);
-  const endedAt = accessIndex(v, device, AR.ENDED);
-  // The worker has exited: its last stores happen-before the 'exit' event this runs from, so these
-  // loads see its final values; the load of SPANS also pairs with its store in open(), making the
-  // span words visible.
+  // The worker has exited: its last stores happen-before the 'exit' event this runs from, so this
+  // load sees its final SPANS, and the span words it published.
   const n = Atomics.load(c, spansAt);
-  let lowered = 0;
+  let visited = 0;
   if (n > 0 && n <= AR_MAX_SPANS) {
     const base = accessIndex(v, device, AR.SPAN_BASE);
-    const spans: SpanLike[] = [];
-    for (let k = 0; k < n; k++) spans.push({ phys: c[base + 2 * k]! >>> 0, length: c[base + 2 * k + 1]! });
-    const frames: number[] = [];
-    walkFrames(spans, frames);
-    const begun = Math.min(Atomics.load(c, begunAt), frames.length);
-    const ended = Math.max(0, Atomics.load(c, endedAt));
-    for (let i = ended; i < begun; i++) {
-      const f = frames[i]!;
-      if (f < 0 || f >= v.frames) continue;
-      // The access is gone: its announcement is withdrawn as the worker's own lower() would have.
-      Atomics.sub(c, ftIndex(v, f, FT.INFLIGHT), 1);
-      lowered++;
+    const word = FT.INFLIGHT + (device >>> 5);
+    const bit = 1 << (device & 31);
+    for (let k = 0; k < n; k++) {
+      const phys = c[base + 2 * k]! >>> 0;
+      const length = c[base + 2 * k + 1]! & ~AR_SPAN_WRITE;
+      if (length <= 0) continue;
+      const f0 = Math.floor(phys / PAGESIZE);
+      const f1 = Math.min(v.frames - 1, Math.floor((phys + length - 1) / PAGESIZE));
+      for (let f = f0; f <= f1; f++) {
+        // Idempotent: the access is gone, its announcement withdrawn as its own lower() would have.
+        Atomics.and(c, ftIndex(v, f, word), ~bit);
+        visited++;
+      }
     }
   }
-  // Cleared for the slot's next device; no worker writes this record now (the slot is reused only
-  // after this device is released), so the order among these stores does not matter.
-  Atomics.store(c, begunAt, 0);
-  Atomics.store(c, endedAt, 0);
+  // Cleared for the slot's next device; no worker writes this record now.
   Atomics.store(c, spansAt, 0);
-  return lowered;
+  return visited;
 }

@@ -11,6 +11,9 @@
 
 import type { DeviceModel, InterruptLine, Registers } from '../device-api.js';
 import { DCB, DEVICE_REGS, DEVICE_STATE, dcbIndex, type SharedViews } from '../layout.js';
+import { kindWord, type TraceWriter } from '../trace.js';
+
+const IRQ_RAISE = kindWord('irq-raise');
 
 /** Loads of WAKE before blocking: ~microseconds, so a busy driver is served without a futex. */
 const SPIN = 2000;
@@ -45,14 +48,19 @@ export class SharedRegisters implements Registers {
 }
 
 export class SharedInterrupt implements InterruptLine {
+  private readonly attachment: number;
   constructor(
     private readonly v: SharedViews,
     private readonly device: number,
-  ) {}
+    private readonly trace: TraceWriter,
+  ) {
+    this.attachment = Atomics.load(v.control, dcbIndex(v, device, DCB.ATTACHMENT));
+  }
 
   raise(): void {
     const c = this.v.control;
-    Atomics.add(c, dcbIndex(this.v, this.device, DCB.IRQ_COUNT), 1);
+    const count = Atomics.add(c, dcbIndex(this.v, this.device, DCB.IRQ_COUNT), 1) + 1;
+    if (this.trace.on) this.trace.emit(IRQ_RAISE, this.attachment, count);
     // Level 1, then wake the main thread's waitAsync; the count is updated first so a waiter that
     // sees the level also sees the count.
     Atomics.store(c, dcbIndex(this.v, this.device, DCB.IRQ), 1);
@@ -117,24 +125,23 @@ export class DeviceLoop {
     Atomics.store(c, at(DCB.STATE), DEVICE_STATE.STOPPED);
   }
 
-  /** Runs one command; false if the device faulted (it then serves nothing more). */
+  /**
+   * Runs one command; false if the device faulted (it then serves nothing more). A doorbell rung
+   * while it runs only queues: the loop serves it after this returns.
+   */
   private serve(command: number): boolean {
     const c = this.v.control;
-    // The re-entrancy word: set for the whole command; a doorbell rung meanwhile only queues.
-    Atomics.store(c, this.at(DCB.BUSY), 1);
     try {
       this.onCommand(command);
       this.model.onDoorbell(command);
-      Atomics.add(c, this.at(DCB.COMMANDS), 1);
+      // A finished command is progress (the port counts accesses that moved bytes).
+      Atomics.add(c, this.at(DCB.PROGRESS), 1);
       return true;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       Atomics.store(c, this.at(DCB.STATE), DEVICE_STATE.FAULTED);
       this.onFault({ name: err.name, message: err.message, stack: err.stack, command });
       return false;
-    } finally {
-      Atomics.store(c, this.at(DCB.BUSY), 0);
-      Atomics.add(c, this.at(DCB.HEARTBEAT), 1);
     }
   }
 }

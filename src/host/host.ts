@@ -18,14 +18,16 @@
  *    'detached' — its slot, registers and interrupt line may belong to a newer device by then.
  */
 
+import { readdirSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { catalog, type CatalogEntry } from '../../devices/registry.js';
 import { SimulatorError } from '../errors.js';
-import { DCB, DCB_STRIDE, DEVICE_REGS, DEVICE_STATE, MMIO_BASE, MMIO_STRIDE, dcbIndex, type SharedViews } from '../layout.js';
-import { nextSeq, settleClaim, takeClaimNote } from '../ring.js';
+import { DCB, DCB_STRIDE, DEVICE_REGS, DEVICE_STATE, H, MMIO_BASE, MMIO_STRIDE, dcbIndex, type SharedViews } from '../layout.js';
+import { settleClaim, takeClaimNote } from '../ring.js';
 import { recoverAccess } from '../dma/record.js';
-import type { DeviceRef, ViolationLog } from '../report.js';
+import { kindWord, releaseTraceProducer, type TraceWriter } from '../trace.js';
+import type { DeviceFault, DeviceRef, FaultKind, ReportSink } from '../report.js';
 import { nodeEndpoint } from './endpoint.js';
 import type { DeviceControl, DeviceWorkerData, WorkerMessage } from './protocol.js';
 
@@ -56,21 +58,12 @@ export class DeviceError extends Error {
   }
 }
 
-export interface DeviceFault {
-  readonly seq: number;
-  readonly device: DeviceRef;
-  readonly driver: string;
-  /** threw: the model threw (violation: a DmaViolationError under onViolation 'throw'); exited: the
-   * worker ended on its own; hung: a doorbell went unserved for hangTimeoutMs; load-failed. */
-  readonly kind: 'threw' | 'violation' | 'exited' | 'hung' | 'load-failed';
-  readonly message: string;
-  readonly stack?: string;
-  readonly command?: number;
-}
-
 /** A device's handle. Once the device is detached, every method but detach throws (or rejects with) DeviceError 'detached'. */
 export interface DeviceHandle {
+  /** The device slot (reused by later attachments). */
   readonly id: number;
+  /** This attachment: host-wide, never reused; records name it. */
+  readonly attachment: number;
   readonly kind: string;
   readonly name: string;
   readonly driver: string;
@@ -83,7 +76,12 @@ export interface DeviceHandle {
   ackInterrupt(): void;
   stats(): Promise<Record<string, number>>;
   reset(): Promise<void>;
-  detach(): Promise<void>;
+  /**
+   * Asks the device to stop, waits up to `graceMs` (default 1000) for it to stop between commands,
+   * then ends its worker wherever it is; resolves once the worker has exited and everything it left
+   * in shared memory is undone.
+   */
+  detach(options?: { graceMs?: number }): Promise<void>;
 }
 
 export interface HostOptions {
@@ -91,7 +89,10 @@ export interface HostOptions {
   hangTimeoutMs: number;
 }
 
+/** Programming stacks kept per device (the most recent commands). */
 const PROGRAMMED_STACKS = 64;
+const DOORBELL = kindWord('doorbell');
+const IRQ_ACK = kindWord('irq-ack');
 
 class Device implements DeviceHandle {
   readonly mmioBase: number;
@@ -101,7 +102,7 @@ class Device implements DeviceHandle {
   dead: DeviceError | undefined;
   private readonly pending = new Set<(e: Error) => void>();
   readonly programmed = new Map<number, Error>();
-  lastBeat = -1;
+  lastProgress = -1;
   /** When the watchdog last saw progress while a doorbell was owed (undefined: idle). */
   busySince: number | undefined;
   exited: Promise<void>;
@@ -111,13 +112,14 @@ class Device implements DeviceHandle {
     private readonly host: DeviceHost,
     private readonly v: SharedViews,
     readonly id: number,
+    readonly attachment: number,
     readonly entry: CatalogEntry,
     readonly name: string,
     readonly driver: string,
     readonly worker: Worker,
   ) {
     this.mmioBase = MMIO_BASE + id * MMIO_STRIDE;
-    this.ref = Object.freeze({ id, kind: entry.kind, name });
+    this.ref = Object.freeze({ id, attachment, kind: entry.kind, name });
     this.exited = new Promise((r) => (this.markExited = r));
   }
 
@@ -159,6 +161,8 @@ class Device implements DeviceHandle {
       if (this.programmed.size >= PROGRAMMED_STACKS) this.programmed.delete(this.programmed.keys().next().value!);
       this.programmed.set(command, new Error('programmed'));
     }
+    const t = this.host.trace;
+    if (t.on) t.emit(DOORBELL, this.attachment, this.host.driverCtx(this), command);
     Atomics.add(c, this.idx(DCB.DOORBELL_RUNG), 1);
     this.wake();
   }
@@ -191,6 +195,8 @@ class Device implements DeviceHandle {
 
   ackInterrupt(): void {
     this.live();
+    const t = this.host.trace;
+    if (t.on) t.emit(IRQ_ACK, this.attachment);
     Atomics.store(this.v.control, this.idx(DCB.IRQ), 0);
   }
 
@@ -207,11 +213,13 @@ class Device implements DeviceHandle {
     if (!this.dead) Atomics.store(this.v.control, this.idx(DCB.IRQ), 0);
   }
 
-  async detach(): Promise<void> {
+  async detach(options: { graceMs?: number } = {}): Promise<void> {
+    const graceMs = options.graceMs ?? 1000;
+    if (!Number.isFinite(graceMs) || graceMs < 0) throw new RangeError(`graceMs must be a non-negative number, got ${String(graceMs)}`);
     if (this.dead?.code === 'detached') return this.exited;
-    if (!this.dead) {
+    if (!this.dead && graceMs > 0) {
       // Ask the loop to stop; whatever happens, the worker is terminated next.
-      await Promise.race([this.call((r) => r.shutdown()).catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await Promise.race([this.call((r) => r.shutdown()).catch(() => undefined), new Promise((r) => setTimeout(r, graceMs).unref())]);
     }
     this.kill(new DeviceError('detached', 'the device was detached', this.ref));
     await this.exited;
@@ -260,36 +268,56 @@ class Device implements DeviceHandle {
   }
 }
 
+/** A detached device, remembered until every record it could have made has been drained. */
+interface Retired {
+  readonly dev: Device;
+  /** RING_WRITE when it was released: once RING_READ passes it, no record of it is left. */
+  readonly ringWrite: number;
+}
+
 export class DeviceHost {
   private readonly slots: (Device | undefined)[];
-  private readonly faultList: DeviceFault[] = [];
   private watchdog: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Drained when a device leaves, so its records are enriched while its slot still names it. */
-  log: ViolationLog | undefined;
+  /** Host-wide attachment serial: never reused, so a record names the attachment that made it. */
+  private attachments = 0;
+  private readonly retired = new Map<number, Retired>();
 
   constructor(
     private readonly v: SharedViews,
     readonly options: HostOptions,
+    /** The report sink (violations drained on release; faults recorded). */
+    private readonly sink: () => ReportSink,
+    /** The main thread's trace writer. */
+    readonly trace: TraceWriter,
   ) {
     this.slots = new Array<Device | undefined>(v.config.maxDevices).fill(undefined);
   }
 
-  faults(): DeviceFault[] {
-    return this.faultList.slice();
+  /** The device an attachment id names: live, or detached with records possibly still in the ring. */
+  attachmentRef(attachment: number): DeviceRef | null {
+    for (const d of this.slots) if (d?.attachment === attachment) return d.ref;
+    return this.retired.get(attachment)?.dev.ref ?? null;
   }
 
-  deviceRef(id: number): DeviceRef | null {
-    return this.slots[id]?.ref ?? this.retired.get(id) ?? null;
+  deviceInSlot(slot: number): DeviceRef | null {
+    return this.slots[slot]?.ref ?? null;
   }
 
-  programmedStack(id: number, command: number): Error | undefined {
-    return this.slots[id]?.programmed.get(command) ?? this.retiredStacks.get(id)?.get(command);
+  programmedStack(attachment: number, command: number): Error | undefined {
+    for (const d of this.slots) if (d?.attachment === attachment) return d.programmed.get(command);
+    return this.retired.get(attachment)?.dev.programmed.get(command);
   }
 
-  /** Refs and stacks of detached devices, so reports drained later still name them. */
-  private readonly retired = new Map<number, DeviceRef>();
-  private readonly retiredStacks = new Map<number, Map<number, Error>>();
+  /** Driver context index of a device's binding. */
+  driverCtx(dev: Device): number {
+    return Atomics.load(this.v.control, dcbIndex(this.v, dev.id, DCB.DRIVER));
+  }
+
+  /** Devices attached now. */
+  live(): DeviceRef[] {
+    return this.slots.filter((d): d is Device => d !== undefined && !d.dead).map((d) => d.ref);
+  }
 
   async attach(kind: string, ctx: number, driver: string, options: AttachOptions): Promise<DeviceHandle> {
     if (this.closed) throw new SimulatorError('the simulator is closed');
@@ -304,6 +332,7 @@ export class DeviceHost {
     const name = typeof options.name === 'string' ? options.name : kind;
     const { startTimeoutMs, ...rest } = options;
     const plain = JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+    const attachment = ++this.attachments;
 
     const c = this.v.control;
     const base = dcbIndex(this.v, id, 0);
@@ -311,15 +340,14 @@ export class DeviceHost {
     c[dcbIndex(this.v, id, DCB.DRIVER)] = ctx;
     c[dcbIndex(this.v, id, DCB.ADDRESS_BITS)] = addressBits;
     c[dcbIndex(this.v, id, DCB.BOUNDARY)] = boundary;
+    c[dcbIndex(this.v, id, DCB.ATTACHMENT)] = attachment;
     // Published by the Worker constructor's message (postMessage orders these stores before it).
     Atomics.store(c, dcbIndex(this.v, id, DCB.STATE), DEVICE_STATE.STARTING);
 
     const data: DeviceWorkerData = { ram: this.v.ramBuffer, control: this.v.controlBuffer, id, kind, options: plain };
     const worker = spawnDeviceWorker(data);
-    const dev = new Device(this, this.v, id, entry, name, driver, worker);
+    const dev = new Device(this, this.v, id, attachment, entry, name, driver, worker);
     this.slots[id] = dev;
-    this.retired.delete(id);
-    this.retiredStacks.delete(id);
 
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new DeviceError('load-failed', `worker did not start within ${startTimeoutMs ?? 30_000} ms`, dev.ref)), (startTimeoutMs as number | undefined) ?? 30_000);
@@ -364,11 +392,13 @@ export class DeviceHost {
   private claimRetry: NodeJS.Timeout | undefined;
 
   /**
-   * After a device's worker has exited: lowers the in-flight counts its access record shows still
-   * raised, and settles the ring slot it had noted (tombstone if it died holding it).
+   * After a device's worker has exited: clears its in-flight bits (its access record), releases its
+   * trace ring's BUSY word, and settles the violation-ring slot it had noted (tombstone if it died
+   * holding it).
    */
   private cleanUpAfter(id: number): void {
     recoverAccess(this.v, id);
+    releaseTraceProducer(this.v, 1 + id);
     const w = takeClaimNote(this.v, id);
     if (w >= 0) this.unsettledClaims.push(w);
     this.settleClaims();
@@ -390,30 +420,38 @@ export class DeviceHost {
   }
 
   /** Records a fault, kills the device; other devices and the simulator carry on. */
-  private fault(dev: Device, kind: DeviceFault['kind'], message: string, stack?: string, command?: number): void {
+  private fault(dev: Device, kind: FaultKind, message: string, stack?: string, command?: number): void {
     if (dev.dead) return;
-    this.faultList.push({
-      seq: nextSeq(this.v),
+    const f: Omit<DeviceFault, 'seq'> = {
       device: dev.ref,
       driver: dev.driver,
       kind,
       message,
       ...(stack !== undefined ? { stack } : {}),
       ...(command !== undefined ? { command } : {}),
-    });
+    };
+    this.sink().deviceFault(f);
     dev.kill(new DeviceError('device-fault', `${kind}: ${message}`, dev.ref));
   }
 
   release(dev: Device): void {
     if (this.slots[dev.id] !== dev) return;
-    // The worker has exited: every record it appended is in the ring. Drain them now, while this
-    // slot still names this device (a later attach reuses the id).
-    this.log?.drain();
-    this.retired.set(dev.id, dev.ref);
-    this.retiredStacks.set(dev.id, dev.programmed);
+    // The worker has exited: every record it appended is in the ring. Drain what can be drained
+    // now; records queued behind a slot another writer has not published yet carry this
+    // attachment's id, and it stays known until the ring has been read past them.
+    const sink = this.sink();
+    sink.drain();
+    this.retired.set(dev.attachment, { dev, ringWrite: Atomics.load(this.v.control, H.RING_WRITE) });
     this.slots[dev.id] = undefined;
     Atomics.store(this.v.control, dcbIndex(this.v, dev.id, DCB.STATE), DEVICE_STATE.EMPTY);
+    this.forgetDrained();
     if (this.slots.every((d) => d === undefined)) this.stopWatchdog();
+  }
+
+  /** Forgets detached devices none of whose records can still be in the ring (bounded memory). */
+  forgetDrained(): void {
+    const read = Atomics.load(this.v.control, H.RING_READ);
+    for (const [att, r] of this.retired) if (r.ringWrite <= read) this.retired.delete(att);
   }
 
   /** Detaches every device; resolves when every worker has exited. */
@@ -436,12 +474,17 @@ export class DeviceHost {
     this.watchdog = undefined;
   }
 
+  /**
+   * A device is hung when it owes a doorbell and its PROGRESS word (bumped by every access that
+   * moved bytes and every finished command) has not moved for hangTimeoutMs. A long command that
+   * keeps moving bytes is never hung, however long it runs.
+   */
   private checkHangs(): void {
     const c = this.v.control;
     const now = performance.now();
     for (const d of this.slots) {
       if (!d || d.dead) continue;
-      const beat = Atomics.load(c, dcbIndex(this.v, d.id, DCB.HEARTBEAT));
+      const progress = Atomics.load(c, dcbIndex(this.v, d.id, DCB.PROGRESS));
       const served = Atomics.load(c, dcbIndex(this.v, d.id, DCB.DOORBELL_SERVED));
       const rung = Atomics.load(c, dcbIndex(this.v, d.id, DCB.DOORBELL_RUNG));
       if (rung === served) {
@@ -449,10 +492,10 @@ export class DeviceHost {
         d.busySince = undefined;
         continue;
       }
-      if (beat !== d.lastBeat || d.busySince === undefined) {
+      if (progress !== d.lastProgress || d.busySince === undefined) {
         // Progress (or the first sight of an owed doorbell) starts the clock here, so a device is
         // never called hung before hangTimeoutMs of observed silence.
-        d.lastBeat = beat;
+        d.lastProgress = progress;
         d.busySince = now;
         continue;
       }
@@ -464,16 +507,46 @@ export class DeviceHost {
 }
 
 /**
- * Starts a device worker. Built (dist) code loads the compiled entry; source code run by vitest or
- * tsx loads the .ts entry through tsx's ESM hook registered in an eval'd bootstrap, because Node 20
- * will not load a .ts Worker entry with execArgv ['--import', 'tsx'].
+ * Starts a device worker. Built (dist) code loads the compiled entry. Source code run by vitest or
+ * tsx loads the compiled entry too when a build newer than every source file exists (`npm test`
+ * builds first: a worker then starts in tens of milliseconds instead of half a second); otherwise
+ * it loads the .ts entry through tsx's ESM hook registered in an eval'd bootstrap, because Node 20
+ * will not load a .ts Worker entry with execArgv ['--import', 'tsx']. Both sides check the shared
+ * layout's version on attach, so a mismatched pair cannot run.
  */
 function spawnDeviceWorker(workerData: DeviceWorkerData): Worker {
   const opts = { workerData, stdout: false, stderr: false };
   if (import.meta.url.endsWith('.ts')) {
+    const built = freshBuild();
+    if (built) return new Worker(built, opts);
     const entry = new URL('../../workers/device-worker.ts', import.meta.url).href;
     const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
     return new Worker(code, { ...opts, eval: true });
   }
   return new Worker(new URL('../../workers/device-worker.js', import.meta.url), opts);
+}
+
+let freshBuildCache: URL | null | undefined;
+
+/** The compiled worker entry if it is newer than every .ts file it is built from (checked once). */
+function freshBuild(): URL | null {
+  if (freshBuildCache !== undefined) return freshBuildCache;
+  const root = new URL('../../', import.meta.url);
+  const entry = new URL('dist/workers/device-worker.js', root);
+  let builtAt: number;
+  try {
+    builtAt = statSync(entry).mtimeMs;
+  } catch {
+    return (freshBuildCache = null);
+  }
+  const newest = (dir: URL): number => {
+    let t = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) t = Math.max(t, newest(new URL(`${e.name}/`, dir)));
+      else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(new URL(e.name, dir)).mtimeMs);
+    }
+    return t;
+  };
+  const sources = Math.max(...['src/', 'devices/', 'workers/'].map((d) => newest(new URL(d, root))));
+  return (freshBuildCache = sources <= builtAt ? entry : null);
 }

@@ -11,7 +11,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { LINEAR_PAGES, PAGESIZE, frameBase, makePte, pteFrame, type Frame, type LinPage } from '../address.js';
+import { LINEAR_PAGES, PAGESIZE, frameBase, makePte, nthFrame, nthPage, pteFrame, type Frame, type LinPage } from '../address.js';
 import {
   MAXDOSPAGE,
   MAXPRIVATEPAGE,
@@ -26,6 +26,7 @@ import {
   P_PRES,
   P_USER,
   P_WRITE,
+  PAGE_NOACCESS,
   PC_USER,
   PC_WRITEABLE,
 } from '../ddk.js';
@@ -44,13 +45,14 @@ import {
   unlockFrame,
 } from '../frametable.js';
 import { Prng } from '../prng.js';
+import type { TraceWriter } from '../trace.js';
 import { History } from './history.js';
 
 /** Page state (per linear page). */
 export const PS = { FREE: 0, RESERVED: 1, COMMITTED: 2 } as const;
 
 /** Per-page information bits kept beside the PTE (never in PTE bits: §2 says they are private). */
-export const PI = {
+const PI = {
   /** Permanently locked (PAGEFIXED, PC_FIXED, contiguous commits). */
   FIXED: 1 << 0,
   /** No pager: _PageCommitPhys, global aliases, _MapPhysToLinear; never paged or moved. */
@@ -61,8 +63,6 @@ export const PI = {
   VIRGIN: 1 << 3,
   /** Page of a PAGEMAPGLOBAL alias. */
   ALIAS: 1 << 4,
-  /** Page of a _MapPhysToLinear mapping. */
-  PHYSMAP: 1 << 5,
   /** The permission bits are stored under their PC_* values. */
   PC_WRITEABLE,
   PC_USER,
@@ -71,7 +71,7 @@ export const PERM_MASK = PC_WRITEABLE | PC_USER;
 
 export const ARENA = { DOS: 0, PRIVATE: 1, SHARED: 2, SYSTEM: 3, INVALID: 4 } as const;
 export type Arena = (typeof ARENA)[keyof typeof ARENA];
-export const ARENA_BOUNDS: Record<number, readonly [number, number]> = {
+const ARENA_BOUNDS: Record<number, readonly [number, number]> = {
   [ARENA.DOS]: [0, MAXDOSPAGE],
   [ARENA.PRIVATE]: [MINPRIVATEPAGE, MAXPRIVATEPAGE],
   [ARENA.SHARED]: [MINSHAREDPAGE, MAXSHAREDPAGE],
@@ -88,6 +88,16 @@ export function arenaOf(page: number): Arena {
 
 export type BlockKind = 'reserve' | 'allocate' | 'alias' | 'physmap';
 
+/**
+ * What a global alias maps, per alias page: the original page and the tenure it was in when the
+ * alias was made (see MemoryCore.tenure). The arrays change only when _PageReAllocate moves the
+ * originals' block and the alias follows it.
+ */
+export interface AliasMap {
+  readonly pages: Int32Array;
+  readonly tenures: Uint32Array;
+}
+
 /** One memory block: the pages of one _PageReserve (or _PageAllocate) call. */
 export interface Block {
   readonly base: LinPage;
@@ -100,11 +110,18 @@ export interface Block {
   readonly fixed: boolean;
   /** Allocated with PAGEUSEALIGN. */
   readonly aligned: boolean;
+  /** PC_* permissions of the block's page type: what the pages _PageReAllocate adds get. */
+  readonly typePerm: number;
   /** mbi_AllocationProtect (§3.7). */
   readonly allocProtect: number;
-  /** For aliases: the pages and frames the alias was made of. */
-  readonly alias?: { readonly pages: Int32Array; readonly frames: Int32Array };
+  readonly alias?: AliasMap;
 }
+
+/** A block's attributes other than its place; reserve() defaults each one. */
+export type BlockAttrs = Pick<Block, 'prFlags' | 'fixed' | 'aligned' | 'typePerm' | 'allocProtect'>;
+
+/** PS values. */
+export type PageState = (typeof PS)[keyof typeof PS];
 
 export type PagerPolicy = 'off' | 'random' | 'aggressive';
 
@@ -117,13 +134,16 @@ export interface CoreOptions {
   swapPages?: number;
   /** Capture call-site stacks for lock / hand-out / unlock (reports). Default true. */
   stacks: boolean;
+  /** The main thread's trace writer (events of the VMM and the pager). */
+  trace?: TraceWriter;
   /** Probability that a 'random' pager acts after a successful call or CPU access. */
   randomRate?: number;
 }
 
 /** Something that receives unlock-during-DMA findings (the report sink). */
 export interface UnlockObserver {
-  unlockDuringDma(frame: number, page: number, ctx: number, epoch: number, inflight: number, service: string): void;
+  /** An unlock or free of `frame` took effect while the device slots `inflight` had an access to it in flight. */
+  unlockDuringDma(frame: Frame, page: number, ctx: number, epoch: number, inflight: readonly number[], service: string): void;
 }
 
 export interface PagerStats {
@@ -135,17 +155,27 @@ export interface PagerStats {
 }
 
 export class MemoryCore {
-  readonly pte = new Uint32Array(LINEAR_PAGES);
-  readonly pstate = new Uint8Array(LINEAR_PAGES);
-  readonly pinfo = new Uint32Array(LINEAR_PAGES);
+  private readonly pte = new Uint32Array(LINEAR_PAGES);
+  private readonly pstate = new Uint8Array(LINEAR_PAGES);
+  private readonly pinfo = new Uint32Array(LINEAR_PAGES);
   /** Base page of the owning block (valid when pstate ≠ FREE). */
-  readonly pblock = new Uint32Array(LINEAR_PAGES);
+  private readonly pblock = new Uint32Array(LINEAR_PAGES);
   /** Non-free pages per 4 MiB slot: a slot with none has no page table (§4.1). */
-  readonly slotUse = new Uint32Array(1024);
-  readonly blocks = new Map<LinPage, Block>();
+  private readonly slotUse = new Uint32Array(1024);
+  private readonly blocks = new Map<LinPage, Block>();
   /** Block bases in ascending order (first-fit placement, _PageQuery). */
   private readonly sortedBases: LinPage[] = [];
-  readonly backing = new Map<number, Uint8Array>();
+  /** Saved contents of committed pages that were paged out (or written out and paged back in). */
+  private readonly backing = new Map<number, Uint8Array>();
+  /**
+   * Each page's tenure: a fresh number, from one counter, whenever the page's commit, frame or lock
+   * ends — decommit or free, page-out, move to another frame, unlock to 0, a block move. A global
+   * alias records its originals' tenures while they are locked for it; it stands for that lock and
+   * is alive only while they are unchanged, so neither address reuse nor someone else's lock on the
+   * same page can bring it back. Uint32: two tenures 2^32 ends apart compare equal (ABA window).
+   */
+  private readonly tenure = new Uint32Array(LINEAR_PAGES);
+  private tenureSeq = 0;
   readonly allocator: FrameAllocator;
   readonly rng: Prng;
   readonly history: History;
@@ -174,7 +204,7 @@ export class MemoryCore {
     this.policy = opts.pager;
     this.rng = new Prng(opts.seed);
     this.randomRate = opts.randomRate ?? 0.125;
-    this.history = new History(opts.stacks, nextSeq);
+    this.history = new History(opts.stacks, shared.frames, nextSeq, opts.trace);
     const frames = shared.frames;
     this.pageable = new Int32Array(frames);
     this.commitLimit = frames + (opts.swapPages ?? frames * 3);
@@ -183,10 +213,43 @@ export class MemoryCore {
     // harmless" is needed. Taken first, so it is the lowest free frame.
     this.nulFrame = this.allocator.alloc() as Frame;
     fixFrame(shared, this.nulFrame);
-    setFrameFlags(shared, this.nulFrame, FF.NUL | FF.NOPAGER);
+    setFrameFlags(shared, this.nulFrame, FF.NOPAGER);
   }
 
-  // ——— linear space ———
+  // ——— reading the linear space ———
+
+  pageState(page: LinPage): PageState {
+    return this.pstate[page] as PageState;
+  }
+
+  /** The page's PI bits and PC_* permissions. */
+  pageInfo(page: LinPage): number {
+    return this.pinfo[page]!;
+  }
+
+  /** The page's x86 PTE; 0 unless committed. */
+  pteOf(page: LinPage): number {
+    return this.pte[page]!;
+  }
+
+  /** Paged by the memory manager: neither fixed nor without a pager (so it has a lock count). */
+  isDemandPaged(page: LinPage): boolean {
+    return (this.pinfo[page]! & (PI.FIXED | PI.NOPAGER)) === 0;
+  }
+
+  isAliasPage(page: LinPage): boolean {
+    return (this.pinfo[page]! & PI.ALIAS) !== 0;
+  }
+
+  /** Does the 4 MiB slot `slot` (linear address >> 22) have a page table (§4.1)? */
+  hasPageTable(slot: number): boolean {
+    return this.slotUse[slot]! !== 0;
+  }
+
+  /** The block whose base page is `base`, if any (a memory handle, when its kind is a DDK block). */
+  blockByBase(base: LinPage): Block | undefined {
+    return this.blocks.get(base);
+  }
 
   blockAt(page: LinPage): Block | undefined {
     return this.pstate[page] === PS.FREE ? undefined : this.blocks.get(this.pblock[page]! as LinPage);
@@ -232,9 +295,24 @@ export class MemoryCore {
     return lo;
   }
 
-  /** Creates a block of reserved pages. The caller has checked the range is free. */
-  reserve(base: LinPage, size: number, kind: BlockKind, prFlags: number, fixed: boolean, aligned: boolean, allocProtect: number, alias?: Block['alias']): Block {
-    const b: Block = { base, size, kind, prFlags, fixed, aligned, allocProtect, ...(alias ? { alias } : {}) };
+  // ——— blocks ———
+
+  /**
+   * Creates a block of reserved pages. The caller has checked the range is free. Unless told
+   * otherwise a block is ring-0 read/write (as PG_SYS pages), unaligned, movable, not static.
+   */
+  reserve(base: LinPage, size: number, kind: BlockKind, attrs: Partial<BlockAttrs> = {}, alias?: AliasMap): Block {
+    const b: Block = {
+      base,
+      size,
+      kind,
+      prFlags: attrs.prFlags ?? 0,
+      fixed: attrs.fixed ?? false,
+      aligned: attrs.aligned ?? false,
+      typePerm: attrs.typePerm ?? PC_WRITEABLE,
+      allocProtect: attrs.allocProtect ?? PAGE_NOACCESS,
+      ...(alias ? { alias } : {}),
+    };
     this.blocks.set(base, b);
     this.sortedBases.splice(this.upperBound(base), 0, base);
     this.markReserved(base, size, base);
@@ -269,6 +347,104 @@ export class MemoryCore {
     this.sortedBases.splice(this.upperBound(b.base) - 1, 1);
   }
 
+  /**
+   * Moves a block to a free run at `newBase` (`n` pages reserved there; the caller has checked it is
+   * free and in the same arena) and frees the old one. The first `run` pages — the block's committed
+   * pages — travel with their mappings: frames, locks, backing copies and pager candidacy stay, so
+   * a locked page keeps its physical address (§1.8). Global aliases of the moved pages follow them,
+   * which keeps the lock each alias stands for releasable through it.
+   */
+  relocateBlock(b: Block, newBase: LinPage, n: number, run: number, service: string, ctx: number): Block {
+    const nb = this.reserve(newBase, n, b.kind, b);
+    const followers = this.liveAliasesOf(b.base, run);
+    for (let i = 0; i < run; i++) {
+      const from = nthPage(b.base, i);
+      const to = nthPage(newBase, i);
+      this.pstate[to] = PS.COMMITTED;
+      this.pinfo[to] = this.pinfo[from]!;
+      this.pte[to] = this.pte[from]!;
+      const saved = this.backing.get(from);
+      if (saved) {
+        this.backing.set(to, saved);
+        this.backing.delete(from);
+      }
+      if (this.isPresent(from)) {
+        const f = this.frameOfPage(from);
+        const wasPageable = !this.isLocked(from) && this.isDemandPaged(from);
+        this.removePageable(from);
+        if (wasPageable) this.addPageable(to);
+        // No-pager pages map frames the memory manager does not own: their owner stays as it is.
+        if (!(this.pinfo[from]! & PI.NOPAGER)) setOwner(this.shared, f, to);
+      }
+      this.endTenure(from);
+      this.endTenure(to);
+      this.pstate[from] = PS.RESERVED;
+      this.pinfo[from] = 0;
+      this.pte[from] = 0;
+    }
+    for (const { map, i } of followers) {
+      const to = nthPage(newBase, map.pages[i]! - b.base);
+      map.pages[i] = to;
+      map.tenures[i] = this.tenure[to]!;
+    }
+    this.freeBlock(b, service, ctx);
+    return nb;
+  }
+
+  /** The alias pages still alive whose originals lie in [first, first+n). */
+  private liveAliasesOf(first: LinPage, n: number): { map: AliasMap; i: number }[] {
+    const out: { map: AliasMap; i: number }[] = [];
+    for (const a of this.blocks.values()) {
+      if (!a.alias) continue;
+      for (let i = 0; i < a.size; i++) {
+        const o = a.alias.pages[i]!;
+        if (o >= first && o < first + n && this.aliasValid(nthPage(a.base, i))) out.push({ map: a.alias, i });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Maps a global alias of the `n` pages from `orig` at `base` (a free system-arena run the caller
+   * found), after the caller locked them: the alias stands for that lock, in the originals' current
+   * tenures. The alias pages have no pager and map the same frames; CPU writes through them dirty
+   * the alias PTE only — the reason PAGEMARKDIRTY exists.
+   */
+  mapAlias(orig: LinPage, n: number, base: LinPage): void {
+    const pages = new Int32Array(n);
+    const tenures = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      pages[i] = orig + i;
+      tenures[i] = this.tenure[orig + i]!;
+    }
+    this.reserve(base, n, 'alias', {}, { pages, tenures });
+    for (let i = 0; i < n; i++) this.commitNoPager(nthPage(base, i), this.frameOfPage(nthPage(orig, i)), PC_WRITEABLE, PI.ALIAS);
+  }
+
+  /**
+   * Tears a global alias down and frees it. Each original page still in the tenure the alias was
+   * made in loses the lock the alias stands for. Where the alias is dead, that lock already ended
+   * with the original's tenure (unlocked to 0, paged out, decommitted, freed), so nothing is
+   * unlocked: above all not a lock that a later owner of the same page or frame took.
+   */
+  releaseAlias(b: Block, markPageOut: boolean, service: string, ctx: number): void {
+    const map = b.alias!;
+    for (let i = 0; i < b.size; i++) {
+      if (this.aliasValid(nthPage(b.base, i))) this.unlockPage(map.pages[i]! as LinPage, ctx, markPageOut, service);
+    }
+    this.freeBlock(b, service, ctx);
+  }
+
+  /** Maps `n` physical frames from `first` at `base` (a free system-arena run): _MapPhysToLinear. */
+  mapPhysical(base: LinPage, first: Frame, n: number): void {
+    this.reserve(base, n, 'physmap');
+    for (let i = 0; i < n; i++) this.commitNoPager(nthPage(base, i), nthFrame(first, i), PC_WRITEABLE, 0);
+  }
+
+  private endTenure(page: number): void {
+    this.tenure[page] = ++this.tenureSeq;
+  }
+
   // ——— commit / decommit ———
 
   /** Commits a reserved page as swappable (not present until touched or locked). */
@@ -282,6 +458,8 @@ export class MemoryCore {
 
   /** Commits a reserved page onto frame `f` as a fixed page (frame already allocated). */
   commitFixed(page: LinPage, f: Frame, perm: number, zero: boolean): void {
+    // Device findings already published become records first, from the facts as they are.
+    this.history.beforeChange();
     this.pstate[page] = PS.COMMITTED;
     this.pinfo[page] = perm | PI.FIXED;
     this.pte[page] = makePte(f, permToPte(perm) | P_PRES);
@@ -293,6 +471,8 @@ export class MemoryCore {
 
   /** A PCC_NOLIN frame: fixed, mapped nowhere, the caller's forever. */
   fixNoLinFrame(f: Frame): void {
+    // Device findings already published become records first, from the facts as they are.
+    this.history.beforeChange();
     fixFrame(this.shared, f);
     this.history.record('alloc', f, epochOf(this.shared, f), -1, -1, '_PageCommitContig');
   }
@@ -315,6 +495,7 @@ export class MemoryCore {
       this.releaseFrame(f, page, service, ctx, 'free');
     }
     this.backing.delete(page);
+    this.endTenure(page);
     this.pstate[page] = PS.RESERVED;
     this.pinfo[page] = 0;
     this.pte[page] = 0;
@@ -322,10 +503,12 @@ export class MemoryCore {
 
   /** Retires a frame from its page and returns it to the allocator; reports a DMA still in flight. */
   private releaseFrame(f: Frame, page: LinPage, service: string, ctx: number, kind: 'free' | 'page-out' | 'move'): void {
+    // Device findings already published become records first, from the facts as they are.
+    this.history.beforeChange();
     const wasLocked = lockCount(this.shared, f) > 0 || (flagsOf(this.shared, f) & FF.FIXED) !== 0;
     const r = retireFrame(this.shared, f);
     this.history.record(kind, f, r.epoch, ctx, page, service);
-    if (r.inflight > 0 && wasLocked) this.observer?.unlockDuringDma(f, page, ctx, r.epoch, r.inflight, service);
+    if (r.inflight && wasLocked) this.observer?.unlockDuringDma(f, page, ctx, r.epoch, r.inflight, service);
     this.allocator.release(f);
   }
 
@@ -351,6 +534,8 @@ export class MemoryCore {
 
   /** Makes a committed swappable page present. False if no frame can be found. */
   pageIn(page: LinPage): boolean {
+    // Device findings already published become records first, from the facts as they are.
+    this.history.beforeChange();
     const f = this.obtainFrame();
     if (f === -1) return false;
     const ram = this.shared.ram;
@@ -375,7 +560,7 @@ export class MemoryCore {
    * are written to the backing store; a clean page with a backing copy is simply dropped, as is a
    * virgin one — which is exactly why a device write into a page nobody marked dirty is lost.
    */
-  pageOut(page: LinPage, ctx = -1): void {
+  private pageOut(page: LinPage, ctx = -1): void {
     const pte = this.pte[page]!;
     const f = pteFrame(pte);
     const info = this.pinfo[page]!;
@@ -389,11 +574,13 @@ export class MemoryCore {
     }
     this.removePageable(page);
     this.pte[page] = pte & (P_WRITE | P_USER);
+    this.endTenure(page);
     this.releaseFrame(f, page, 'pager', ctx, 'page-out');
   }
 
   /** Moves a resident unlocked page to another frame (contents copied). Falls back to page-out. */
-  movePage(page: LinPage): void {
+  private movePage(page: LinPage): void {
+    this.history.beforeChange();
     const nf = this.allocator.alloc();
     if (nf === -1) {
       this.pageOut(page);
@@ -403,6 +590,7 @@ export class MemoryCore {
     const f = pteFrame(pte);
     this.shared.ram.copyWithin(frameBase(nf), frameBase(f), frameBase(f) + PAGESIZE);
     this.pte[page] = makePte(nf, pte);
+    this.endTenure(page);
     setOwner(this.shared, nf, page);
     if (pte & P_DIRTY) setFrameFlags(this.shared, nf, FF.PTE_DIRTY);
     this.history.record('alloc', nf, epochOf(this.shared, nf), -1, page, 'move');
@@ -445,17 +633,17 @@ export class MemoryCore {
   }
 
   private isEvictableFrame(f: number): boolean {
-    const page = ownerOf(this.shared, f);
+    const page = ownerOf(this.shared, f as Frame);
     return page >= 0 && this.pageablePos[page]! >= 0 && this.frameOfPage(page as LinPage) === f;
   }
 
-  addPageable(page: LinPage): void {
+  private addPageable(page: LinPage): void {
     if (this.pageablePos[page]! >= 0) return;
     this.pageablePos[page] = this.pageableCount;
     this.pageable[this.pageableCount++] = page;
   }
 
-  removePageable(page: LinPage): void {
+  private removePageable(page: LinPage): void {
     const i = this.pageablePos[page]!;
     if (i < 0) return;
     const last = this.pageable[--this.pageableCount]!;
@@ -471,6 +659,8 @@ export class MemoryCore {
    * locked: the call changes nothing but the dirty mark. The caller pre-checked frames.
    */
   lockPage(page: LinPage, ctx: number, markDirty: boolean, service: string): void {
+    // Device findings already published become records first, from the facts as they are.
+    this.history.beforeChange();
     const info = this.pinfo[page]!;
     if (!(info & (PI.FIXED | PI.NOPAGER))) {
       if (!this.isPresent(page)) this.pageIn(page);
@@ -500,12 +690,15 @@ export class MemoryCore {
 
   /** Drops one lock (checked by the caller). At zero the page becomes a pager candidate again. */
   unlockPage(page: LinPage, ctx: number, markPageOut: boolean, service: string): void {
+    // Device findings already published become records first, from the facts as they are.
+    this.history.beforeChange();
     if (this.pinfo[page]! & (PI.FIXED | PI.NOPAGER)) return;
     const f = this.frameOfPage(page);
     const r = unlockFrame(this.shared, f);
     if (r.count !== 0) return;
+    this.endTenure(page);
     this.history.record('unlock', f, r.epoch, ctx, page, service);
-    if (r.inflight > 0) this.observer?.unlockDuringDma(f, page, ctx, r.epoch, r.inflight, service);
+    if (r.inflight) this.observer?.unlockDuringDma(f, page, ctx, r.epoch, r.inflight, service);
     if (markPageOut) this.pte[page]! &= ~P_ACC;
     this.addPageable(page);
     if (this.policy === 'aggressive') this.evictNow(page);
@@ -579,17 +772,81 @@ export class MemoryCore {
     this.pte[page]! |= P_ACC;
   }
 
-  /** Is an alias page still backed by the frame its original page holds? */
+  /**
+   * Is an alias page alive: is its original still in the tenure the alias was made in — and, for an
+   * alias of an alias, is that one alive too? A dead alias maps a frame that is no longer its
+   * original's (or no longer locked for it): it must not be read, written, handed out or unlocked.
+   */
   aliasValid(aliasPage: LinPage): boolean {
-    const b = this.blockAt(aliasPage);
-    if (!b?.alias) return false;
-    const i = aliasPage - b.base;
-    const orig = b.alias.pages[i]! as LinPage;
-    const f = b.alias.frames[i]! as Frame;
-    // The original must still be committed and map the same frame; for pager-backed originals the
-    // frame must also still belong to it (no-pager frames have no owner to check).
-    if (this.pstate[orig] !== PS.COMMITTED || !this.isPresent(orig) || this.frameOfPage(orig) !== f) return false;
-    return (this.pinfo[orig]! & PI.NOPAGER) !== 0 || ownerOf(this.shared, f) === orig;
+    let page = aliasPage;
+    for (;;) {
+      const b = this.blockAt(page);
+      if (!b?.alias) return false;
+      const i = page - b.base;
+      const orig = b.alias.pages[i]! as LinPage;
+      if (this.tenure[orig] !== b.alias.tenures[i]) return false;
+      // Acyclic: an alias only ever maps pages that existed, in their current tenure, before it.
+      if (!(this.pinfo[orig]! & PI.ALIAS)) return true;
+      page = orig;
+    }
+  }
+
+  // ——— contents and attributes ———
+
+  /**
+   * Zeroes a committed page's contents: a present page in its frame (dirty now: the new contents
+   * must be written at the next page-out), an absent one by dropping its saved copy so that it
+   * reads back as zeros.
+   */
+  zeroContents(p: LinPage): void {
+    this.backing.delete(p);
+    if (this.isPresent(p)) {
+      const f = this.frameOfPage(p);
+      this.shared.ram.fill(0, frameBase(f), frameBase(f) + PAGESIZE);
+      this.cpuWrote(p);
+    } else {
+      this.pinfo[p]! |= PI.ZEROINIT | PI.VIRGIN;
+    }
+  }
+
+  /**
+   * _PageModifyPermissions on committed pages: new = (old & and) | (or & PERM_MASK), in the page
+   * information and the PTE. Returns the first page's previous permissions.
+   */
+  modifyPermissions(p: LinPage, n: number, and: number, or: number): number {
+    const old = this.pinfo[p]! & PERM_MASK;
+    for (let i = p; i < p + n; i++) {
+      const info = this.pinfo[i]!;
+      const perm = (info & PERM_MASK & and) | (or & PERM_MASK);
+      this.pinfo[i] = (info & ~PERM_MASK) | perm;
+      this.pte[i] = (this.pte[i]! & ~(P_WRITE | P_USER)) | permToPte(perm);
+    }
+    return old;
+  }
+
+  /** Committed pages that _PageDiscardPages acts on: demand-paged, present and unlocked (§4.22). */
+  private discardable(p: LinPage): boolean {
+    return this.isDemandPaged(p) && this.isPresent(p) && !this.isLocked(p);
+  }
+
+  /** _PageDiscardPages without PAGEDISCARD: discardable pages become preferred page-out victims. */
+  clearAccessed(p: LinPage, n: number): void {
+    for (let i = p; i < p + n; i = nthPage(i, 1)) if (this.discardable(i)) this.pte[i]! &= ~P_ACC;
+  }
+
+  /**
+   * _PageDiscardPages with PAGEDISCARD: discardable pages lose their contents without being written
+   * and go back to virgin, not present; `zeroInit` makes them read back as zeros even if they are
+   * PD_NOINIT pages. Other committed pages are skipped.
+   */
+  discardPages(p: LinPage, n: number, zeroInit: boolean, ctx: number): void {
+    for (let i = p; i < p + n; i = nthPage(i, 1)) {
+      if (!this.discardable(i)) continue;
+      this.backing.delete(i);
+      this.pinfo[i]! |= PI.VIRGIN | (zeroInit ? PI.ZEROINIT : 0);
+      this.pte[i]! &= ~(P_DIRTY | P_ACC);
+      this.pageOut(i, ctx);
+    }
   }
 
   // ——— snapshots ———
@@ -597,10 +854,13 @@ export class MemoryCore {
   /** A digest of every piece of state, for all-or-nothing tests: equal digests, equal state. */
   fingerprint(): string {
     const h = createHash('sha256');
-    for (const a of [this.pte, this.pstate, this.pinfo, this.pblock, this.slotUse, this.shared.control, this.shared.ram]) {
+    for (const a of [this.pte, this.pstate, this.pinfo, this.pblock, this.slotUse, this.tenure, this.shared.control, this.shared.ram]) {
       h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     }
-    for (const [base, b] of [...this.blocks].sort((x, y) => x[0] - y[0])) h.update(`${base}:${b.size}:${b.kind}:${b.prFlags};`);
+    for (const [base, b] of [...this.blocks].sort((x, y) => x[0] - y[0])) {
+      h.update(`${base}:${b.size}:${b.kind}:${b.prFlags};`);
+      if (b.alias) h.update(`${b.alias.pages.join(',')}@${b.alias.tenures.join(',')};`);
+    }
     for (const [p, d] of [...this.backing].sort((x, y) => x[0] - y[0])) h.update(`${p}`).update(d);
     h.update(this.allocator.fingerprint());
     h.update(this.rng.state());
@@ -609,14 +869,14 @@ export class MemoryCore {
   }
 
   /** The frame's DMA-visible state, for reports. */
-  frameState(f: number): { lock: number; epoch: number; flags: number; owner: number } {
+  frameState(f: Frame): { lock: number; epoch: number; flags: number; owner: number } {
     return { lock: lockCount(this.shared, f), epoch: epochOf(this.shared, f), flags: flagsOf(this.shared, f), owner: ownerOf(this.shared, f) };
   }
 
 }
 
 /** PC_* permission bits → PTE bits (ring 0 writes regardless: Windows 95 runs with CR0.WP clear). */
-export function permToPte(perm: number): number {
+function permToPte(perm: number): number {
   return (perm & PC_WRITEABLE ? P_WRITE : 0) | (perm & PC_USER ? P_USER : 0);
 }
 

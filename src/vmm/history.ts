@@ -1,73 +1,169 @@
 /**
- * Per-frame history of the events that explain a DMA report: lock, hand-out, unlock, move,
- * page-out, free — each with its epoch, the driver context and (optionally) the call-site stack.
- * Bounded per frame, so memory stays proportional to the frames in use, not to run length.
+ * The facts reports are made of, captured when each event happens (KASAN keeps the alloc and free
+ * stacks in the object's metadata at the time; Linux DMA-API debug keeps the mapping entry). Two
+ * kinds, both bounded by the size of memory, never by the length of a run:
  *
- * Stacks are kept as Error objects: V8 records the frames when the Error is made and formats the
- * text only when `.stack` is read, so capture is cheap and formatting is paid only by reports.
+ *  - a **tenure** per lock of a frame: from the 0 → 1 lock (or a fixed allocation) to the event
+ *    that ended it (unlock, free, decommit), with the driver, the linear page, the epoch the lock
+ *    made, and the stacks of both ends. A frame has at most one current tenure and remembers the
+ *    last ended one;
+ *  - a **hand-out** per (driver context, frame): the latest time `_CopyPageTable` (or an
+ *    allocation's PhysAddr) told that driver the frame's address — its epoch, page, stack and the
+ *    tenure it belonged to. A device checks exactly this entry (the shared hand-out table holds its
+ *    epoch), so a report about a device access finds the driver's view of the frame here, and from
+ *    it the lock and unlock that explain it, however much the frame has been used since.
+ *
+ * Stacks are captured only where a report prints them (lock, unlock, hand-out, free, and device
+ * programming in the host): pager events cost no stack. They are kept as Error objects: V8 records
+ * the frames when the Error is made and formats the text only when `.stack` is read.
+ *
+ * Every event also goes to the trace (trace.ts) when it is on; and before any fact changes, the
+ * `beforeChange` hook lets the report sink turn device findings already published into records, so
+ * a record is built from the facts as they were when the device saw them.
  */
 
-export type HistoryKind = 'lock' | 'handout' | 'unlock' | 'move' | 'page-out' | 'free' | 'alloc';
+import type { Epoch, Frame, LinPage } from '../address.js';
+import { kindWord, type TraceKind, type TraceWriter } from '../trace.js';
 
-export interface HistoryEvent {
-  readonly kind: HistoryKind;
-  readonly frame: number;
-  /** Frame epoch after the event. */
-  readonly epoch: number;
-  /** Driver context index, or -1 for the pager / the VMM itself. */
+export type HistoryKind = 'lock' | 'handout' | 'unlock' | 'move' | 'page-out' | 'page-discard' | 'page-in' | 'move-in' | 'free' | 'fixed';
+/** The VMM core's name for a frame taken into use: by page-in, by a move, or as a fixed page. */
+type AllocKind = 'alloc';
+
+/** The event that ended a tenure. */
+export interface TenureEnd {
+  readonly kind: 'unlock' | 'free';
+  /** The frame's epoch after it (even). */
+  readonly epoch: Epoch;
+  /** Driver context, or -1 for the VMM itself. */
   readonly ctx: number;
-  readonly page: number;
   readonly service: string;
-  /** Global sequence number (shared with violations): orders events across frames. */
   readonly seq: number;
   readonly where: Error | undefined;
 }
 
-const PER_FRAME = 12;
+/** One lock of a frame (or one fixed allocation), from start to end. */
+export interface Tenure {
+  readonly frame: Frame;
+  /** The linear page it locked, or -1 (a PCC_NOLIN frame). */
+  readonly page: number;
+  readonly ctx: number;
+  /** The epoch the lock made (odd). */
+  readonly epoch: Epoch;
+  readonly service: string;
+  readonly seq: number;
+  readonly fixed: boolean;
+  readonly where: Error | undefined;
+  end: TenureEnd | undefined;
+}
+
+/** The latest hand-out of a frame's address to one driver context. */
+export interface Handout {
+  readonly ctx: number;
+  readonly frame: Frame;
+  readonly page: number;
+  /** The epoch the driver was given (odd if the frame was locked then). */
+  readonly epoch: Epoch;
+  readonly service: string;
+  readonly seq: number;
+  readonly where: Error | undefined;
+  /** The frame's tenure at the hand-out (undefined: it was not locked). */
+  readonly tenure: Tenure | undefined;
+}
+
+const TRACE_OF: Readonly<Record<HistoryKind, TraceKind>> = {
+  lock: 'lock',
+  handout: 'handout',
+  unlock: 'unlock',
+  move: 'page-move',
+  'page-out': 'page-out',
+  'page-discard': 'page-discard',
+  'page-in': 'page-in',
+  'move-in': 'page-in',
+  free: 'free',
+  fixed: 'lock',
+};
 
 export class History {
-  private readonly byFrame = new Map<number, HistoryEvent[]>();
+  private readonly current = new Map<number, Tenure>();
+  private readonly lastEnded = new Map<number, Tenure>();
+  private readonly handouts = new Map<number, Handout>();
+  /** Frame a page is being moved to (a 'move-in' precedes the 'move' of the old frame). */
+  private moveTarget = -1;
+  /** Called before any fact changes (the report sink drains device findings then). */
+  beforeChange: () => void = () => {};
 
   constructor(
     private readonly captureStacks: boolean,
+    private readonly frames: number,
     private readonly nextSeq: () => number,
+    private readonly trace: TraceWriter | undefined,
   ) {}
 
-  record(kind: HistoryKind, frame: number, epoch: number, ctx: number, page: number, service: string): void {
-    let list = this.byFrame.get(frame);
-    if (!list) {
-      list = [];
-      this.byFrame.set(frame, list);
+  /**
+   * Records an event on `frame` whose epoch is now `epoch`, for driver context `ctx` (-1: the VMM or
+   * the pager) and linear page `page` (-1: none), made by DDK service `service`.
+   */
+  record(kind: HistoryKind | AllocKind, frame: Frame, epoch: Epoch, ctx: number, page: LinPage | number, service: string, inflight = 0): void {
+    if (kind === 'alloc') kind = service === 'page-in' ? 'page-in' : service === 'move' ? 'move-in' : 'fixed';
+    this.beforeChange();
+    const t = this.trace;
+    switch (kind) {
+      case 'lock':
+      case 'fixed': {
+        const seq = this.nextSeq();
+        this.current.set(frame, { frame, page, ctx, epoch, service, seq, fixed: kind === 'fixed', where: this.stack(), end: undefined });
+        if (t?.on) t.emit(kindWord('lock'), frame, epoch, ctx, page);
+        return;
+      }
+      case 'unlock':
+      case 'free': {
+        const tenure = this.current.get(frame);
+        if (tenure) {
+          tenure.end = { kind, epoch, ctx, service, seq: this.nextSeq(), where: this.stack() };
+          this.current.delete(frame);
+          this.lastEnded.set(frame, tenure);
+        }
+        if (t?.on) t.emit(kindWord(kind), frame, epoch, ctx, page, inflight);
+        return;
+      }
+      case 'handout': {
+        this.handouts.set(ctx * this.frames + frame, { ctx, frame, page, epoch, service, seq: this.nextSeq(), where: this.stack(), tenure: this.current.get(frame) });
+        if (t?.on) t.emit(kindWord('handout'), frame, epoch, ctx, page);
+        return;
+      }
+      case 'move-in':
+        // The destination of a move; the move itself is traced when the old frame is released.
+        this.moveTarget = frame;
+        return;
+      case 'move':
+        if (t?.on) t.emit(kindWord('page-move'), frame, this.moveTarget, page, epoch);
+        this.moveTarget = -1;
+        return;
+      default:
+        if (t?.on) t.emit(kindWord(TRACE_OF[kind]), frame, page, epoch);
     }
-    if (list.length >= PER_FRAME) list.shift();
-    list.push({ kind, frame, epoch, ctx, page, service, seq: this.nextSeq(), where: this.captureStacks ? capture() : undefined });
   }
 
-  /** Events for a frame, oldest first. */
-  of(frame: number): readonly HistoryEvent[] {
-    return this.byFrame.get(frame) ?? [];
+  /** The frame's tenure now (locked or fixed), if any. */
+  currentTenure(frame: number): Tenure | undefined {
+    return this.current.get(frame);
   }
 
-  /** The event that ended a lock: the unlock, free, page-out or move that made `epoch`. */
-  ending(frame: number, epoch: number): HistoryEvent | undefined {
-    const list = this.byFrame.get(frame);
-    if (!list) return undefined;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const e = list[i]!;
-      if (e.epoch === epoch && (e.kind === 'unlock' || e.kind === 'free' || e.kind === 'page-out' || e.kind === 'move')) return e;
-    }
-    return undefined;
+  /** The frame's tenure that made `epoch` (odd), now or the last one ended. */
+  tenureAt(frame: number, epoch: number): Tenure | undefined {
+    const now = this.current.get(frame);
+    if (now?.epoch === epoch) return now;
+    const last = this.lastEnded.get(frame);
+    return last?.epoch === epoch ? last : undefined;
   }
 
-  /** The most recent event of a kind for a frame, optionally at an exact epoch and context. */
-  last(frame: number, kind: HistoryKind, epoch?: number, ctx?: number): HistoryEvent | undefined {
-    const list = this.byFrame.get(frame);
-    if (!list) return undefined;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const e = list[i]!;
-      if (e.kind === kind && (epoch === undefined || e.epoch === epoch) && (ctx === undefined || e.ctx === ctx)) return e;
-    }
-    return undefined;
+  /** The latest hand-out of `frame` to driver context `ctx`. */
+  handout(ctx: number, frame: number): Handout | undefined {
+    return this.handouts.get(ctx * this.frames + frame);
+  }
+
+  private stack(): Error | undefined {
+    return this.captureStacks ? capture() : undefined;
   }
 }
 
@@ -86,6 +182,6 @@ function capture(): Error {
 export function formatStack(e: Error | undefined): string[] | undefined {
   if (!e?.stack) return undefined;
   const lines = e.stack.split('\n').slice(1).map((l) => l.trim());
-  const own = lines.filter((l) => !/[/\\](src|dist[/\\]src)[/\\](vmm|host|report|simulator|cpu|frametable)[/\\.]/.test(l));
+  const own = lines.filter((l) => !/[/\\](src|dist[/\\]src)[/\\](vmm|host|report|simulator|cpu|frametable|trace)[/\\.]/.test(l));
   return (own.length > 0 ? own : lines).slice(0, 12);
 }

@@ -10,13 +10,16 @@
  *
  * One instance per driver context: hand-outs of physical addresses (copyPageTable, pageAllocate's
  * PhysAddr, pageCommitContig's result) are recorded against that context, and `lastError` is its own.
+ *
+ * There is no DOS paging (§1.11): the pager never calls MS-DOS or the BIOS, so every …LOCKEDIFDP
+ * request (PAGELOCKEDIFDP, PC_LOCKEDIFDP) is validated like any other and then does nothing.
  */
 
 import { LINEAR_PAGES, PAGESIZE, frame, frameBase, frameOf, hex, physAddr, isUlong, linAddr, linPage, nthFrame, nthPage, pageBase, pageOf, pteFrame, type Frame, type LinPage } from '../address.js';
 import * as D from '../ddk.js';
 import type { VmmError, VmmErrorCode } from '../errors.js';
-import { epochOf, recordHandout, setOwner } from '../frametable.js';
-import { ARENA, PERM_MASK, PI, PS, arenaOf, permToPte, type Arena, type Block, type MemoryCore } from './core.js';
+import { epochOf, recordHandout } from '../frametable.js';
+import { ARENA, PERM_MASK, PS, arenaOf, type Arena, type Block, type MemoryCore } from './core.js';
 
 /** The handle of the one simulated VM (the System VM); _PageAllocate(PG_VM) needs it. */
 export const SYS_VM_HANDLE = 0xc0fe0000;
@@ -122,8 +125,6 @@ export class Vmm implements VmmServices {
     private readonly core: MemoryCore,
     /** Driver context index (hand-out table row). */
     readonly ctx: number,
-    /** Whether the pager does MS-DOS/BIOS paging (§1.11): …LOCKEDIFDP requests lock only then. */
-    private readonly pagerUsesDos = false,
   ) {}
 
   /** Runs a service: clears lastError, converts a validation failure into lastError + failure value. */
@@ -169,21 +170,28 @@ export class Vmm implements VmmServices {
 
   private allCommitted(p: LinPage, c: number): void {
     for (let i = p; i < p + c; i = nthPage(i, 1)) {
-      if (this.core.pstate[i] !== PS.COMMITTED) fail('not-committed', `page ${hex(i)} is not committed`, { page: i });
+      if (this.core.pageState(i) !== PS.COMMITTED) fail('not-committed', `page ${hex(i)} is not committed`, { page: i });
     }
   }
 
   private noneCommitted(p: LinPage, c: number): void {
     for (let i = p; i < p + c; i = nthPage(i, 1)) {
-      if (this.core.pstate[i] === PS.COMMITTED) fail('already-committed', `page ${hex(i)} is already committed`, { page: i });
+      if (this.core.pageState(i) === PS.COMMITTED) fail('already-committed', `page ${hex(i)} is already committed`, { page: i });
     }
   }
 
-  /** A block base address (a memory handle). */
-  private handle(name: string, v: unknown): Block {
+  /**
+   * A memory handle: the base of a block from _PageAllocate, _PageReAllocate or _PageReserve (§4.4,
+   * §4.10). A global alias or a _MapPhysToLinear mapping is not one: the handle services would lock,
+   * unlock, size or free it as if it were memory of its own, and an alias "released" that way would
+   * leak with the lock it stands for. The release services name that mistake with `mappingCode`.
+   */
+  private handle(name: string, v: unknown, mappingCode: 'not-a-block' | 'not-freeable' = 'not-a-block'): Block {
     const h = ulong(name, v);
-    const b = (h & 0xfff) === 0 ? this.core.blocks.get(pageOf(linAddr(h))) : undefined;
+    const b = (h & 0xfff) === 0 ? this.core.blockByBase(pageOf(linAddr(h))) : undefined;
     if (!b) fail('not-a-block', `${name} ${hex(h)} is not the base of a memory block`, { value: h });
+    if (b.kind === 'alias') fail(mappingCode, `${name} ${hex(h)} is a PAGEMAPGLOBAL alias, not a memory handle: it is released with _LinPageUnLock(…, PAGEMAPGLOBAL)`, { value: h });
+    if (b.kind === 'physmap') fail(mappingCode, `${name} ${hex(h)} is a _MapPhysToLinear mapping, not a memory handle: such mappings are permanent`, { value: h });
     return b;
   }
 
@@ -193,7 +201,7 @@ export class Vmm implements VmmServices {
     let needed = extraFixed;
     let pageableInRange = 0;
     for (let i = p; i < p + c; i = nthPage(i, 1)) {
-      if (core.pinfo[i]! & (PI.FIXED | PI.NOPAGER)) continue;
+      if (!core.isDemandPaged(i)) continue;
       if (!core.isPresent(i)) needed++;
       else if (!core.isLocked(i)) pageableInRange++;
     }
@@ -257,7 +265,7 @@ export class Vmm implements VmmServices {
       // — validated: act —
       const perm = type === D.PG_SYS ? D.PC_WRITEABLE : D.PC_WRITEABLE | D.PC_USER;
       const core = this.core;
-      core.reserve(base, n, 'allocate', 0, fixed, useAlign, permToProtect(perm));
+      core.reserve(base, n, 'allocate', { fixed, aligned: useAlign, typePerm: perm, allocProtect: permToProtect(perm) });
       const zero = (fl & D.PAGEZEROINIT) !== 0;
       if (useAlign) {
         // PAGEUSEALIGN without PAGECONTIG is served contiguously too: that satisfies every
@@ -273,7 +281,7 @@ export class Vmm implements VmmServices {
         for (let i = 0; i < n; i++) core.commitFixed(nthPage(base, i), core.takeFrame(), perm, zero);
       } else {
         for (let i = 0; i < n; i++) core.commitSwappable(nthPage(base, i), perm, zero, false);
-        if (fl & D.PAGELOCKED || (fl & D.PAGELOCKEDIFDP && this.pagerUsesDos)) {
+        if (fl & D.PAGELOCKED) {
           for (let i = 0; i < n; i++) core.lockPage(nthPage(base, i), this.ctx, false, '_PageAllocate');
         }
       }
@@ -284,10 +292,8 @@ export class Vmm implements VmmServices {
 
   pageFree(hMem: number, flags: number): number {
     return this.run('_PageFree', 0, () => {
-      const b = this.handle('hMem', hMem);
+      const b = this.handle('hMem', hMem, 'not-freeable');
       const fl = flagsIn('flags', flags, D.PR_STATIC);
-      if (b.kind === 'alias') fail('not-freeable', 'a PAGEMAPGLOBAL alias is released with _LinPageUnLock(…, PAGEMAPGLOBAL)', { hMem: pageBase(b.base) });
-      if (b.kind === 'physmap') fail('not-freeable', '_MapPhysToLinear mappings are permanent', { hMem: pageBase(b.base) });
       if (b.prFlags & D.PR_STATIC && !(fl & D.PR_STATIC)) fail('static-block', 'a PR_STATIC block is freed only with PR_STATIC', { hMem: pageBase(b.base) });
       this.core.freeBlock(b, '_PageFree', this.ctx);
       return 1;
@@ -297,21 +303,19 @@ export class Vmm implements VmmServices {
   pageReAllocate(hMem: number, nPages: number, flags: number, edx?: Uint32Array): number {
     return this.run('_PageReAllocate', 0, () => {
       const core = this.core;
-      const b = this.handle('hMem', hMem);
+      const b = this.handle('hMem', hMem, 'not-freeable');
       const n = count('nPages', nPages);
       const fl = flagsIn('flags', flags, D.PAGELOCKED | D.PAGELOCKEDIFDP | D.PAGENOCOPY | D.PAGEZEROINIT | D.PAGEZEROREINIT);
       const edxOut = outArray('edx', edx, 1, true);
       if (fl & D.PAGELOCKED && fl & D.PAGELOCKEDIFDP) fail('invalid-flags', 'PAGELOCKED and PAGELOCKEDIFDP are mutually exclusive', { flags: fl });
-      if (b.kind === 'alias' || b.kind === 'physmap') fail('not-freeable', 'aliases and physical mappings cannot be reallocated', { hMem: pageBase(b.base) });
       if (b.aligned) fail('aligned-block', 'PAGEUSEALIGN blocks cannot be reallocated', { hMem: pageBase(b.base) });
       if (b.prFlags & D.PR_STATIC) fail('static-block', 'PR_STATIC blocks cannot be reallocated', { hMem: pageBase(b.base) });
       // Committed pages must be one run from the base (§4.11).
       let run = 0;
-      while (run < b.size && core.pstate[b.base + run] === PS.COMMITTED) run++;
+      while (run < b.size && core.pageState(nthPage(b.base, run)) === PS.COMMITTED) run++;
       for (let i = run; i < b.size; i++) {
-        if (core.pstate[b.base + i] === PS.COMMITTED) fail('not-contiguous', 'the committed pages of the block are not one run from its base', { page: b.base + i });
+        if (core.pageState(nthPage(b.base, i)) === PS.COMMITTED) fail('not-contiguous', 'the committed pages of the block are not one run from its base', { page: b.base + i });
       }
-      const perm = run > 0 ? core.pinfo[b.base]! & PERM_MASK : b.allocProtect === D.PAGE_READWRITE ? D.PC_WRITEABLE | D.PC_USER : D.PC_WRITEABLE;
       const fixedPages = b.fixed;
       const grow = Math.max(0, n - run);
       const inPlace = n <= b.size || (arenaOf(b.base + n - 1) === arenaOf(b.base) && arenaOf(b.base + n - 1) !== ARENA.INVALID && core.rangeFree(nthPage(b.base, b.size), n - b.size));
@@ -328,66 +332,22 @@ export class Vmm implements VmmServices {
       }
       // — validated: act —
       let blk = b;
-      if (!inPlace) blk = this.moveBlock(b, newBase as LinPage, n, run);
+      if (!inPlace) blk = core.relocateBlock(b, newBase as LinPage, n, run, '_PageReAllocate', this.ctx);
       else if (n > b.size) core.extendBlock(b, n);
       const base = blk.base;
       if (n < run) for (let p = nthPage(base, n); p < base + run; p = nthPage(p, 1)) core.decommitPage(p, '_PageReAllocate', this.ctx);
       const zeroNew = (fl & (D.PAGEZEROINIT | D.PAGEZEROREINIT)) !== 0;
+      // New pages get the page type's permissions, not page 0's: _PageModifyPermissions may have
+      // changed those, and what it granted one page is no grant for pages that did not exist yet.
       for (let p = nthPage(base, run); p < base + n; p = nthPage(p, 1)) {
-        if (fixedPages) core.commitFixed(p, core.takeFrame(), perm, zeroNew);
-        else core.commitSwappable(p, perm, zeroNew, false);
-        if (!fixedPages && (fl & D.PAGELOCKED || (fl & D.PAGELOCKEDIFDP && this.pagerUsesDos))) core.lockPage(p, this.ctx, false, '_PageReAllocate');
+        if (fixedPages) core.commitFixed(p, core.takeFrame(), b.typePerm, zeroNew);
+        else core.commitSwappable(p, b.typePerm, zeroNew, false);
+        if (!fixedPages && fl & D.PAGELOCKED) core.lockPage(p, this.ctx, false, '_PageReAllocate');
       }
-      if (fl & D.PAGEZEROREINIT) for (let p = base; p < base + Math.min(run, n); p = nthPage(p, 1)) this.zeroPage(p);
+      if (fl & D.PAGEZEROREINIT) for (let p = base; p < base + Math.min(run, n); p = nthPage(p, 1)) core.zeroContents(p);
       if (edxOut) edxOut[0] = pageBase(base);
       return pageBase(base);
     }, edx);
-  }
-
-  /** Moves the first `run` committed pages of a block to a new base (mappings travel, frames stay). */
-  private moveBlock(b: Block, newBase: LinPage, n: number, run: number): Block {
-    const core = this.core;
-    const nb = core.reserve(newBase, n, b.kind, b.prFlags, b.fixed, b.aligned, b.allocProtect);
-    for (let i = 0; i < run; i++) {
-      const from = nthPage(b.base, i);
-      const to = nthPage(newBase, i);
-      core.pstate[to] = PS.COMMITTED;
-      core.pinfo[to] = core.pinfo[from]!;
-      core.pte[to] = core.pte[from]!;
-      const saved = core.backing.get(from);
-      if (saved) {
-        core.backing.set(to, saved);
-        core.backing.delete(from);
-      }
-      if (core.isPresent(from)) {
-        const f = core.frameOfPage(from);
-        const wasPageable = !core.isLocked(from) && !(core.pinfo[from]! & (PI.FIXED | PI.NOPAGER));
-        core.removePageable(from);
-        if (wasPageable) core.addPageable(to);
-        // No-pager pages map frames the memory manager does not own: their owner stays as it is.
-        if (!(core.pinfo[from]! & PI.NOPAGER)) setOwner(core.shared, f, to);
-      }
-      core.pstate[from] = PS.RESERVED;
-      core.pinfo[from] = 0;
-      core.pte[from] = 0;
-    }
-    core.freeBlock(b, '_PageReAllocate', this.ctx);
-    return nb;
-  }
-
-  /** Zeroes a committed page's contents (present: in its frame; absent: by dropping its copy). */
-  private zeroPage(p: LinPage): void {
-    const core = this.core;
-    if (core.isPresent(p)) {
-      const f = core.frameOfPage(p);
-      core.shared.ram.fill(0, frameBase(f), frameBase(f) + PAGESIZE);
-      // New contents: the saved copy is stale and the page must be written at its next page-out.
-      core.backing.delete(p);
-      core.cpuWrote(p);
-    } else {
-      core.backing.delete(p);
-      core.pinfo[p]! |= PI.ZEROINIT | PI.VIRGIN;
-    }
   }
 
   pageReserve(page: number, npages: number, flags: number): number {
@@ -410,7 +370,7 @@ export class Vmm implements VmmServices {
         if (!this.core.rangeFree(p, c)) fail('address-in-use', `pages ${hex(p)}…${hex(p + c - 1)} are not all free`, { page: p, npages: c });
         base = p;
       }
-      this.core.reserve(base, n, 'reserve', fl & (D.PR_FIXED | D.PR_STATIC), false, false, D.PAGE_NOACCESS);
+      this.core.reserve(base, n, 'reserve', { prFlags: fl & (D.PR_FIXED | D.PR_STATIC) });
       return pageBase(base);
     });
   }
@@ -428,11 +388,11 @@ export class Vmm implements VmmServices {
       if (b.kind === 'alias' || b.kind === 'physmap') fail('not-freeable', 'aliases and physical mappings cannot be committed into', { page: p });
       if (b.prFlags & D.PR_STATIC && !(fl & D.PC_STATIC)) fail('static-block', 'committing into a PR_STATIC block needs PC_STATIC', { page: p });
       const fixed = (fl & D.PC_FIXED) !== 0;
-      const locked = (fl & D.PC_LOCKED) !== 0 || ((fl & D.PC_LOCKEDIFDP) !== 0 && this.pagerUsesDos);
+      const locked = (fl & D.PC_LOCKED) !== 0;
       if (fl & (D.PC_FIXED | D.PC_LOCKED | D.PC_LOCKEDIFDP)) this.noneCommitted(p, c);
       const core = this.core;
       let fresh = 0;
-      for (let i = p; i < p + c; i = nthPage(i, 1)) if (core.pstate[i] !== PS.COMMITTED) fresh++;
+      for (let i = p; i < p + c; i = nthPage(i, 1)) if (core.pageState(i) !== PS.COMMITTED) fresh++;
       if (fixed) this.requireFramesForLock(NO_PAGES, 0, fresh);
       else {
         this.requireCommitCharge(fresh);
@@ -442,7 +402,7 @@ export class Vmm implements VmmServices {
       const perm = fl & PERM_MASK;
       const zero = pd === D.PD_ZEROINIT || pd === D.PD_FIXEDZERO;
       for (let i = p; i < p + c; i = nthPage(i, 1)) {
-        if (core.pstate[i] === PS.COMMITTED) continue; // recommitting is legal and changes nothing
+        if (core.pageState(i) === PS.COMMITTED) continue; // recommitting is legal and changes nothing
         if (fixed) {
           core.commitFixed(i, core.takeFrame(), perm, zero);
           continue;
@@ -531,7 +491,7 @@ export class Vmm implements VmmServices {
       if (b.prFlags & D.PR_STATIC && !(fl & D.PC_STATIC)) fail('static-block', 'decommitting in a PR_STATIC block needs PC_STATIC', { page: p });
       // Already-decommitted pages in the range are allowed (not recommended) and skipped. Locked
       // pages are decommitted like _PageFree frees locked memory; a DMA still in flight is reported.
-      for (let i = p; i < p + c; i = nthPage(i, 1)) if (this.core.pstate[i] === PS.COMMITTED) this.core.decommitPage(i, '_PageDecommit', this.ctx);
+      for (let i = p; i < p + c; i = nthPage(i, 1)) if (this.core.pageState(i) === PS.COMMITTED) this.core.decommitPage(i, '_PageDecommit', this.ctx);
       return 1;
     });
   }
@@ -547,7 +507,7 @@ export class Vmm implements VmmServices {
       if (off + n > b.size) fail('invalid-range', `PageOff + nPages (${off + n}) exceeds the block's ${b.size} pages`, { PageOff: off, nPages: n, size: b.size });
       const p = nthPage(b.base, off);
       this.allCommitted(p, n);
-      if (fl & D.PAGELOCKEDIFDP && !this.pagerUsesDos) return 1;
+      if (fl & D.PAGELOCKEDIFDP) return 1;
       this.requireFramesForLock(p, n);
       for (let i = p; i < p + n; i = nthPage(i, 1)) this.core.lockPage(i, this.ctx, false, '_PageLock');
       return 1;
@@ -563,7 +523,7 @@ export class Vmm implements VmmServices {
       if (off + n > b.size) fail('invalid-range', `PageOff + nPages (${off + n}) exceeds the block's ${b.size} pages`, { PageOff: off, nPages: n, size: b.size });
       const p = nthPage(b.base, off);
       this.allCommitted(p, n);
-      if (fl & D.PAGELOCKEDIFDP && !this.pagerUsesDos) return 1;
+      if (fl & D.PAGELOCKEDIFDP) return 1;
       this.requireUnlockable(p, n);
       for (let i = p; i < p + n; i = nthPage(i, 1)) this.core.unlockPage(i, this.ctx, (fl & D.PAGEMARKPAGEOUT) !== 0, '_PageUnLock');
       return 1;
@@ -586,7 +546,7 @@ export class Vmm implements VmmServices {
       // A lock may span memory blocks (the DDK only requires every page committed) but not arenas.
       this.oneArena(p, c);
       this.allCommitted(p, c);
-      if (fl & D.PAGELOCKEDIFDP && !this.pagerUsesDos) return 1;
+      if (fl & D.PAGELOCKEDIFDP) return 1;
       this.requireFramesForLock(p, c);
       const global = (fl & D.PAGEMAPGLOBAL) !== 0;
       const core = this.core;
@@ -599,17 +559,8 @@ export class Vmm implements VmmServices {
       const markDirty = (fl & D.PAGEMARKDIRTY) !== 0;
       for (let i = p; i < p + c; i = nthPage(i, 1)) core.lockPage(i, this.ctx, markDirty, '_LinPageLock');
       if (!global) return 1;
-      // A global alias: a system-arena block whose pages map the same (now locked) frames. Writes
-      // through it set P_DIRTY on the alias only — the reason PAGEMARKDIRTY exists.
-      const pages = new Int32Array(c);
-      const frames = new Int32Array(c);
-      for (let i = 0; i < c; i++) {
-        pages[i] = p + i;
-        frames[i] = core.frameOfPage(nthPage(p, i));
-      }
       const alias = aliasBase as LinPage; // found in validation
-      core.reserve(alias, c, 'alias', 0, false, false, D.PAGE_NOACCESS, { pages, frames });
-      for (let i = 0; i < c; i++) core.commitNoPager(nthPage(alias, i), frames[i]! as Frame, D.PC_WRITEABLE, PI.ALIAS);
+      core.mapAlias(p, c, alias);
       return pageBase(alias);
     });
   }
@@ -625,24 +576,19 @@ export class Vmm implements VmmServices {
         // Tearing down an alias: page/npages must describe the alias exactly (§4.3).
         const b = core.blockAt(p);
         if (!b?.alias || b.base !== p || b.size !== c) fail('not-an-alias', `pages ${hex(p)}…${hex(p + c - 1)} are not a global alias made by _LinPageLock(PAGEMAPGLOBAL)`, { page: p, npages: c });
-        // — act — the original pages lose the lock the alias stood for, where they still hold the
-        // frame the alias was made of (a freed original simply has nothing left to unlock).
-        const { pages, frames } = b.alias;
-        for (let i = 0; i < c; i++) {
-          const o = pages[i]! as LinPage;
-          if (core.pstate[o] === PS.COMMITTED && core.isPresent(o) && core.frameOfPage(o) === frames[i] && core.isUnlockable(o)) {
-            core.unlockPage(o, this.ctx, markOut, '_LinPageUnLock');
-          }
-        }
-        core.freeBlock(b, '_LinPageUnLock', this.ctx);
+        // — act — A dead alias (its original freed, decommitted or unlocked to 0 without it) is
+        // torn down too and the call succeeds: it still holds system memory only this call can
+        // release (§4.3: a forgotten alias leaks), while its lock already ended with the original,
+        // so no lock count is touched for it. Failing would leave the mapping unreleasable forever.
+        core.releaseAlias(b, markOut, '_LinPageUnLock', this.ctx);
         return 1;
       }
       this.oneArena(p, c);
       this.allCommitted(p, c);
       for (let i = p; i < p + c; i = nthPage(i, 1)) {
-        if (core.pinfo[i]! & PI.ALIAS) fail('alias-needs-mapglobal', `page ${hex(i)} belongs to a global alias: unlock it with PAGEMAPGLOBAL and the alias range`, { page: i });
+        if (core.isAliasPage(i)) fail('alias-needs-mapglobal', `page ${hex(i)} belongs to a global alias: unlock it with PAGEMAPGLOBAL and the alias range`, { page: i });
       }
-      if (fl & D.PAGELOCKEDIFDP && !this.pagerUsesDos) return 1;
+      if (fl & D.PAGELOCKEDIFDP) return 1;
       this.requireUnlockable(p, c);
       for (let i = p; i < p + c; i = nthPage(i, 1)) core.unlockPage(i, this.ctx, markOut, '_LinPageUnLock');
       return 1;
@@ -665,16 +611,16 @@ export class Vmm implements VmmServices {
       }
       const core = this.core;
       for (let slot = p >>> 10; slot <= (p + c - 1) >>> 10; slot++) {
-        if (core.slotUse[slot] === 0 || slot >= 0x3ff) fail('no-page-table', `no page table exists for the 4 MiB slot at ${hex(slot << 22)}`, { slot: slot << 22 });
+        if (!core.hasPageTable(slot) || slot >= 0x3ff) fail('no-page-table', `no page table exists for the 4 MiB slot at ${hex(slot << 22)}`, { slot: slot << 22 });
       }
       for (let i = 0; i < c; i++) {
-        const pg = p + i;
-        let pte = core.pstate[pg] === PS.COMMITTED ? core.pte[pg]! : 0;
-        // An alias whose original no longer holds the frame (unlocked without the alias, or freed)
-        // maps someone else's memory: report it not present and hand nothing out.
-        if (pte & D.P_PRES && core.pinfo[pg]! & PI.ALIAS && !core.aliasValid(linPage(pg))) pte &= ~D.P_PRES & 0xfff;
+        const pg = linPage(p + i);
+        let pte = core.pageState(pg) === PS.COMMITTED ? core.pteOf(pg) : 0;
+        // A dead alias (its original unlocked without it, paged out, or freed) maps a frame that is
+        // not locked for it, maybe someone else's: report it not present and hand nothing out.
+        if (pte & D.P_PRES && core.isAliasPage(pg) && !core.aliasValid(pg)) pte &= ~D.P_PRES & 0xfff;
         PageBuf[i] = pte;
-        if (pte & D.P_PRES) this.handout(pteFrame(pte), linPage(pg), '_CopyPageTable');
+        if (pte & D.P_PRES) this.handout(pteFrame(pte), pg, '_CopyPageTable');
       }
       return 1;
     });
@@ -689,7 +635,7 @@ export class Vmm implements VmmServices {
       const p0 = pageOf(linAddr(a));
       if (arenaOf(p0) === ARENA.INVALID) fail('invalid-region', `${hex(a)} lies in the invalid region`, { pbase: a });
       const core = this.core;
-      const state = core.pstate[p0]!;
+      const state = core.pageState(p0);
       let end: number;
       let allocBase = 0;
       let allocProtect = 0;
@@ -702,9 +648,10 @@ export class Vmm implements VmmServices {
         protect = D.PAGE_NOACCESS;
       } else {
         const b = core.blockAt(p0)!;
-        const prot = state === PS.COMMITTED ? permToProtect(core.pinfo[p0]!) : 0;
+        const prot = state === PS.COMMITTED ? permToProtect(core.pageInfo(p0)) : 0;
+        const alike = (q: LinPage) => core.pageState(q) === state && (state !== PS.COMMITTED || permToProtect(core.pageInfo(q)) === prot);
         end = p0 + 1;
-        while (end < b.base + b.size && core.pstate[end] === state && (state !== PS.COMMITTED || permToProtect(core.pinfo[end]!) === prot)) end++;
+        while (end < b.base + b.size && alike(linPage(end))) end++;
         allocBase = pageBase(b.base);
         allocProtect = b.allocProtect;
         protect = prot;
@@ -736,15 +683,9 @@ export class Vmm implements VmmServices {
         const b = core.blockAt(i)!;
         if (b.prFlags & D.PR_STATIC && !(or & D.PC_STATIC)) fail('static-block', `page ${hex(i)} is in a PR_STATIC block: permor must include PC_STATIC`, { page: i });
       }
-      // — act — PC_STATIC is a key, not a stored permission.
-      const old = core.pinfo[p]! & PERM_MASK;
-      for (let i = p; i < p + c; i = nthPage(i, 1)) {
-        const info = core.pinfo[i]!;
-        const perm = (((info & PERM_MASK) & and) | (or & PERM_MASK)) >>> 0;
-        core.pinfo[i] = (info & ~PERM_MASK) | perm;
-        core.pte[i] = (core.pte[i]! & ~(D.P_WRITE | D.P_USER)) | permToPte(perm);
-      }
-      return old;
+      // — act — PC_STATIC is a key, not a stored permission: modifyPermissions keeps PC_USER and
+      // PC_WRITEABLE of `or` only.
+      return core.modifyPermissions(p, c, and, or);
     });
   }
 
@@ -797,7 +738,7 @@ export class Vmm implements VmmServices {
       const [p, c] = this.range(page, npages);
       flagsIn('flags', flags, 0);
       let n = 0;
-      while (n < c && this.core.pstate[p + n] === PS.COMMITTED) n++;
+      while (n < c && this.core.pageState(nthPage(p, n)) === PS.COMMITTED) n++;
       return n;
     });
   }
@@ -813,8 +754,7 @@ export class Vmm implements VmmServices {
       const n = ((pa & 0xfff) + nb + 0xfff) >>> 12;
       const base = this.core.findFreeRun(ARENA.SYSTEM, n, false);
       if (base === -1) fail('insufficient-memory', `no run of ${n} free system-arena pages`, { npages: n });
-      this.core.reserve(base, n, 'physmap', 0, false, false, D.PAGE_NOACCESS);
-      for (let i = 0; i < n; i++) this.core.commitNoPager(nthPage(base, i), nthFrame(first, i), D.PC_WRITEABLE, PI.PHYSMAP);
+      this.core.mapPhysical(base, first, n);
       return pageBase(base) + (pa & 0xfff);
     });
   }
@@ -832,21 +772,12 @@ export class Vmm implements VmmServices {
       const discard = (fl & D.PAGEDISCARD) !== 0;
       if (discard && fl & D.PAGEZEROINIT) {
         for (let i = p; i < p + c; i = nthPage(i, 1)) {
-          if (core.pinfo[i]! & (PI.FIXED | PI.NOPAGER)) fail('invalid-pager', `PAGEZEROINIT needs PD_ZEROINIT/PD_NOINIT pages; page ${hex(i)} is not one`, { page: i });
+          if (!core.isDemandPaged(i)) fail('invalid-pager', `PAGEZEROINIT needs PD_ZEROINIT/PD_NOINIT pages; page ${hex(i)} is not one`, { page: i });
         }
       }
       // — act — locked, fixed, not-present and pager-less pages are silently skipped (§4.22).
-      for (let i = p; i < p + c; i = nthPage(i, 1)) {
-        if (core.pinfo[i]! & (PI.FIXED | PI.NOPAGER) || !core.isPresent(i) || core.isLocked(i)) continue;
-        if (!discard) {
-          core.pte[i]! &= ~D.P_ACC;
-          continue;
-        }
-        core.backing.delete(i);
-        core.pinfo[i]! |= PI.VIRGIN | (fl & D.PAGEZEROINIT ? PI.ZEROINIT : 0);
-        core.pte[i]! &= ~(D.P_DIRTY | D.P_ACC);
-        core.pageOut(i, this.ctx);
-      }
+      if (discard) core.discardPages(p, c, (fl & D.PAGEZEROINIT) !== 0, this.ctx);
+      else core.clearAccessed(p, c);
       return 1;
     });
   }
