@@ -64,7 +64,7 @@ function locked(sim: Simulator, n: number) {
 // — DMA port, measured on this thread straight over shared memory (a bare VMM, no simulator) —
 const views = createShared({ memoryBytes: 16 << 20, maxDrivers: 1, maxDevices: 1, ringCapacity: 64, traceCapacity: 0 });
 let seq = 0;
-const core = new MemoryCore(views, { seed: 1, pager: 'off', stacks: false }, () => ++seq);
+const core = new MemoryCore(views, { seed: 1, pager: 'off', stacks: 'none' }, () => ++seq);
 clearHandouts(views, 0);
 const bare = new Vmm(core, 0);
 const lockedBare = (n: number, flags: number) => {

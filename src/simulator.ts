@@ -28,8 +28,12 @@ export interface SimulatorOptions {
   quarantine?: number;
   /** What a violating DMA access does: 'block' (default; no byte lands), 'allow' or 'throw'. */
   onViolation?: ViolationMode;
-  /** Capture call-site stacks for lock / hand-out / unlock / device programming. Default true. */
-  stacks?: boolean;
+  /**
+   * Capture call-site stacks where reports print them: lock, unlock, hand-out, free, device
+   * programming. Default true. ('all-events' also captures one for every pager event, as dmasim
+   * once did: only for measuring what the default saves.)
+   */
+  stacks?: boolean | 'all-events';
   /** Driver contexts that can exist at once (hand-out tables). Default 8. */
   maxDrivers?: number;
   /** Device instances that can exist at once. Default 16. */
@@ -160,7 +164,7 @@ class SimulatorImpl implements Simulator {
     this.memory = { bytes: shared.frames * PAGESIZE, frames: shared.frames };
     this.cpu = new SimCpu(core);
     this.traceReader = traceReader;
-    this.host = new DeviceHost(shared, { stacks: opts.stacks ?? true, hangTimeoutMs: opts.hangTimeoutMs ?? 10_000 }, () => this.sink, mainTrace);
+    this.host = new DeviceHost(shared, { stacks: opts.stacks !== false, hangTimeoutMs: opts.hangTimeoutMs ?? 10_000 }, () => this.sink, mainTrace);
     this.sink = new ReportSink(
       shared,
       core.history,
@@ -320,7 +324,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     {
       seed,
       pager,
-      stacks: options.stacks ?? true,
+      stacks: options.stacks === false ? 'none' : options.stacks === 'all-events' ? 'all-events' : 'reported',
       trace: mainTrace,
       ...(options.quarantine !== undefined ? { quarantine: options.quarantine } : {}),
       ...(options.swapPages !== undefined ? { swapPages: options.swapPages } : {}),

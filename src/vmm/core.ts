@@ -46,7 +46,7 @@ import {
 } from '../frametable.js';
 import { Prng } from '../prng.js';
 import type { TraceWriter } from '../trace.js';
-import { History } from './history.js';
+import { History, type StackPolicy } from './history.js';
 
 /** Page state (per linear page). */
 export const PS = { FREE: 0, RESERVED: 1, COMMITTED: 2 } as const;
@@ -132,8 +132,8 @@ export interface CoreOptions {
   quarantine?: number;
   /** Swappable commit limit in pages beyond RAM (the swap file). Default 3 × RAM. */
   swapPages?: number;
-  /** Capture call-site stacks for lock / hand-out / unlock (reports). Default true. */
-  stacks: boolean;
+  /** Which events capture call-site stacks (history.ts StackPolicy). */
+  stacks: StackPolicy;
   /** The main thread's trace writer (events of the VMM and the pager). */
   trace?: TraceWriter;
   /** Probability that a 'random' pager acts after a successful call or CPU access. */
