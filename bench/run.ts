@@ -15,6 +15,10 @@
  *  - pager-move:      one pager step (a 4 KiB move or page-out) vs a raw 4 KiB copy.
  *  - doorbell-irq:    copy-engine command round trip (doorbell → worker → interrupt) vs a raw
  *                     postMessage echo round trip to a worker thread.
+ *  - trace-on-vs-off-4k: the checked 4 KiB copy with the event trace on vs off (target ≤ 1.1).
+ *  - stress-4dev-stacks-now-vs-before: one round of the clean stress loop (bench/stress-loop.ts) on
+ *                     4 copy engines under the aggressive pager, stacks captured only where reports
+ *                     print them vs on every VMM event (what dmasim did before); < 1 is faster.
  */
 
 import { parseArgs } from 'node:util';
@@ -25,6 +29,8 @@ import { clearHandouts } from '../src/frametable.js';
 import { createShared, dcbIndex, DCB } from '../src/layout.js';
 import { MemoryCore } from '../src/vmm/core.js';
 import { Vmm } from '../src/vmm/services.js';
+import { TraceReader, TraceWriter } from '../src/trace.js';
+import { round, setUpLoop } from './stress-loop.js';
 import { createSimulator, PAGECONTIG, PAGEFIXED, PAGEMARKDIRTY, PAGEUSEALIGN, PG_SYS, copyEngine as CE, type PhysAddr, type Simulator } from '../src/index.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, time: { type: 'string', default: '400' } } });
@@ -118,6 +124,39 @@ pagerSim.cpu.writeBytes(pl, new Uint8Array(256 * 4096).fill(1));
 const scratch = new Uint8Array(8192);
 add('pager-move', ['pager step (move or page-out)', () => pagerSim.pager.step() || pagerSim.cpu.read8(pl + 4096 * ((Math.random() * 256) | 0))], ['raw 4 KiB copy', () => scratch.copyWithin(4096, 0, 4096)]);
 
+// — the event trace: the same checked 4 KiB copy on two bare memories that differ only in tracing
+//   (the traced one drained every 256 copies, as the simulator's timer would) —
+const tracedPort = (() => {
+  const tv = createShared({ memoryBytes: 16 << 20, maxDrivers: 1, maxDevices: 1, ringCapacity: 64, traceCapacity: 4096 });
+  let tseq = 0;
+  const tcore = new MemoryCore(tv, { seed: 1, pager: 'off', stacks: 'none', trace: new TraceWriter(tv, 0) }, () => ++tseq);
+  clearHandouts(tv, 0);
+  const tvmm = new Vmm(tcore, 0);
+  const lin = tvmm.pageAllocate(2, PG_SYS, 0, 0, 0, 0, null, 0);
+  tvmm.linPageLock(lin >>> 12, 2, PAGEMARKDIRTY);
+  const ptes2 = new Uint32Array(2);
+  tvmm.copyPageTable(lin >>> 12, 2, ptes2, 0);
+  tv.control[dcbIndex(tv, 0, DCB.DRIVER)] = 0;
+  tv.control[dcbIndex(tv, 0, DCB.ADDRESS_BITS)] = 32;
+  const reader = new TraceReader(tv, 1024);
+  const tport = new CheckedDmaPort(tv, 0);
+  const [a, b] = [(ptes2[0]! & ~0xfff) >>> 0, (ptes2[1]! & ~0xfff) >>> 0] as PhysAddr[];
+  let n = 0;
+  return () => {
+    tport.copy(a!, b!, 4096);
+    if ((++n & 255) === 0) reader.drain();
+  };
+})();
+addAbba('trace-on-vs-off-4k', ['checked copy 4 KiB, trace on', () => tracedPort], ['checked copy 4 KiB, trace off', () => () => port.copy(p0, p1, 4096)]);
+
+// — stacks: a clean stress-style loop (4 copy engines, aggressive pager) with stacks where reports
+//   print them (now) vs a stack on every VMM event, pager ones included (before) —
+const stacksNow = await createSimulator({ seed: 4, pager: 'aggressive', memory: 64 << 20 });
+const stacksBefore = await createSimulator({ seed: 4, pager: 'aggressive', memory: 64 << 20, stacks: 'all-events' });
+const loopNow = await setUpLoop(stacksNow, 4);
+const loopBefore = await setUpLoop(stacksBefore, 4);
+addAbba('stress-4dev-stacks-now-vs-before', ['stress round, stacks where reported', () => () => round(stacksNow, loopNow)], ['stress round, stacks on every event', () => () => round(stacksBefore, loopBefore)]);
+
 // — device round trip vs a raw postMessage echo —
 const dev = await sim.attachDevice('copy-engine');
 dev.writeReg(CE.REG.SRC, buf.phys[0]!);
@@ -144,6 +183,11 @@ add(
 
 await bench.run();
 await sim.close();
+for (const s of [stacksNow, stacksBefore]) {
+  const vs = s.violations();
+  if (vs.length > 0) throw new Error(`the stress loop made ${vs.length} violations: ${s.render(vs[0]!)}`);
+  await s.close();
+}
 await big.close();
 await pagerSim.close();
 await echo.terminate();

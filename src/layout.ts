@@ -212,16 +212,20 @@ export const VR_TOMBSTONE = -1;
  * reader (the main thread). A header, then `TRACE_CAPACITY` events of TE_STRIDE words.
  */
 export const TR = {
-  /** Events published (monotonic); the writer stores it after the event's words. */
-  WRITE: 0,
-  /** Events consumed by the main thread (monotonic). */
+  /**
+   * The writer's state, one word: (events published, modulo 2^30) << 1 | BUSY, where BUSY is 1
+   * while it holds a sequence number it has not published yet (trace.ts). One word, so that
+   * publishing an event and lowering BUSY are a single store.
+   */
+  STATE: 0,
+  /** Events consumed by the main thread, modulo 2^30. */
   READ: 1,
   /** Events the writer could not publish because the ring was full. */
   DROPPED: 2,
-  /** 1 while the writer holds a sequence number it has not published yet (trace.ts watermark). */
-  BUSY: 3,
   EVENTS: 4,
 } as const;
+/** Trace ring counters wrap at 2^30 (capacities are powers of two, so slots stay in step). */
+export const TR_COUNT_MASK = 0x3fffffff;
 /** Trace event: SEQ, KIND (kind | flags << 8), then payload words (trace.ts TraceKind). */
 export const TE = { SEQ: 0, KIND: 1, A: 2 } as const;
 export const TE_STRIDE = 12;
@@ -297,6 +301,7 @@ export function validateLayoutConfig(c: LayoutConfig): void {
   ] as const) {
     if (!Number.isInteger(v) || v < min || v > max) throw new LayoutError(`${k} must be an integer in ${min}…${max}, got ${v}`);
   }
+  if ((c.traceCapacity & (c.traceCapacity - 1)) !== 0) throw new LayoutError(`trace capacity must be 0 or a power of two, got ${c.traceCapacity}`);
 }
 
 /** Creates both buffers, writes the header and initialises the frame table (main thread). */

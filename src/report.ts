@@ -18,7 +18,7 @@
 
 import { hex, type Frame } from './address.js';
 import { readAccess } from './dma/record.js';
-import { FF, type SharedViews } from './layout.js';
+import { FF, H, type SharedViews } from './layout.js';
 import { codeNumber, drainViolations, droppedViolations, nextSeq, VIOLATION_CODES, type DrainedViolation, type ViolationCode } from './ring.js';
 import { FAULT_KINDS, kindWord, type TraceWriter } from './trace.js';
 import { formatStack, type Handout, type History, type Tenure } from './vmm/history.js';
@@ -197,12 +197,17 @@ export class ReportSink {
 
   /** Turns every record published in the ring into a violation record. */
   drain(): void {
-    if (this.draining) return;
+    // The common case, on every VMM event: nothing published since the last drain.
+    const c = this.shared.control;
+    if (this.draining || Atomics.load(c, H.RING_READ) === Atomics.load(c, H.RING_WRITE)) return;
     this.draining = true;
     try {
       for (const r of drainViolations(this.shared)) {
-        if (VIOLATION_CODES[r.code] === 'unlock-during-dma' && !this.firstReportOf(r.frame, r.epochSeen)) continue;
-        this.add(this.fromRing(r));
+        const code = VIOLATION_CODES[r.code] ?? 'dma-outside-memory';
+        if (code === 'unlock-during-dma' && !this.firstReportOf(r.frame, r.epochSeen)) continue;
+        // Beyond maxRecords a record is only counted: building it would cost what nobody reads.
+        if (this.list.length >= this.options.maxRecords) this.count(code);
+        else this.add(this.fromRing(r));
       }
     } finally {
       this.draining = false;
@@ -274,9 +279,13 @@ export class ReportSink {
   }
 
   private add(v: Violation): void {
-    this.total++;
-    this.byCode[v.code]++;
+    this.count(v.code);
     if (this.list.length < this.options.maxRecords) this.list.push(v);
+  }
+
+  private count(code: ViolationCode): void {
+    this.total++;
+    this.byCode[code]++;
   }
 
   private fromRing(r: DrainedViolation): Violation {

@@ -48,7 +48,7 @@ export interface SimulatorOptions {
   maxRecords?: number;
   /**
    * The event trace: `false` records nothing; `true` (default) or `{ capacity, keep }`: `capacity`
-   * events per producer ring in shared memory (default 4096; the main thread and each device slot
+   * events per producer ring in shared memory (a power of two, default 4096; the main thread and each device slot
    * have one), `keep` events in the drained log (default 65 536).
    */
   trace?: boolean | { capacity?: number; keep?: number };
@@ -340,7 +340,7 @@ function traceOptions(t: SimulatorOptions['trace']): { capacity: number; keep: n
   if (typeof o !== 'object' || o === null) throw new SimulatorError(`trace must be a boolean or { capacity, keep }, got ${String(t)}`);
   const capacity = o.capacity ?? DEFAULT_TRACE_CAPACITY;
   const keep = o.keep ?? 65_536;
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_TRACE_CAPACITY) throw new SimulatorError(`trace.capacity must be an integer in 1…${MAX_TRACE_CAPACITY}, got ${String(capacity)}`);
+  if (!Number.isInteger(capacity) || capacity < 2 || capacity > MAX_TRACE_CAPACITY || (capacity & (capacity - 1)) !== 0) throw new SimulatorError(`trace.capacity must be a power of two in 2…${MAX_TRACE_CAPACITY}, got ${String(capacity)}`);
   if (!Number.isInteger(keep) || keep < 1 || keep > 1 << 24) throw new SimulatorError(`trace.keep must be an integer in 1…${1 << 24}, got ${String(keep)}`);
   return { capacity, keep };
 }

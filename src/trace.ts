@@ -8,11 +8,12 @@
  * mid-event leaves nothing for anyone to repair (its half-written event is simply never published).
  * Every event takes its number from the global sequence (H.SEQ) that violation records use too.
  *
- * Exact order across rings: a writer raises BUSY before it takes its sequence number and lowers it
- * after publishing. The reader loads H.SEQ (= g) first, then each ring's BUSY, then its WRITE. An
- * event numbered ≤ g that the reader did not collect must belong to a ring whose BUSY it saw raised
- * (if the writer had lowered BUSY before the reader's load, it had published before it too), and is
- * numbered above that ring's last published event. So every collected event numbered below
+ * Exact order across rings: a writer raises BUSY before it takes its sequence number, and lowers it
+ * in the same store that publishes the event (BUSY and the published count share the STATE word).
+ * The reader loads H.SEQ (= g) first, then each ring's STATE. An event numbered ≤ g that the reader
+ * did not collect must belong to a ring whose BUSY it saw raised (had the writer lowered BUSY before
+ * the reader's load, it would have published before it too), and is numbered above that ring's last
+ * published event. So every collected event numbered below
  * `watermark = min(g + 1, last published + 1 of each busy ring)` can be emitted now, in order; the
  * rest wait in their rings for the next drain.
  *
@@ -20,7 +21,7 @@
  * overwriting one the reader has not seen; a full log evicts its oldest event and counts it.
  */
 
-import { H, TE, TE_STRIDE, TR, traceEventIndex, traceIndex, traceProducers, type SharedViews } from './layout.js';
+import { H, TE, TE_STRIDE, TR, TR_COUNT_MASK, traceEventIndex, traceIndex, traceProducers, type SharedViews } from './layout.js';
 
 /** Event kinds, by number in the ring (stable: part of the trace schema). */
 export const TRACE_KINDS = [
@@ -109,9 +110,12 @@ const UNSIGNED = new Set(['phys', 'phys2']);
 /** Flag bits of a dma event's KIND word (above the kind byte). */
 const DMA_FLAGS = { OUTCOME_SHIFT: 8, WRITE: 1 << 10, WRITE2: 1 << 11, SPANS_SHIFT: 12 } as const;
 
-/** The KIND word of a dma event. */
-export function dmaKindWord(outcome: DmaOutcome, spans: number, write: boolean, write2: boolean): number {
-  return KIND.dma | (DMA_OUTCOMES.indexOf(outcome) << DMA_FLAGS.OUTCOME_SHIFT) | (write ? DMA_FLAGS.WRITE : 0) | (write2 ? DMA_FLAGS.WRITE2 : 0) | (spans << DMA_FLAGS.SPANS_SHIFT);
+/** A dma event's outcome by number (DMA_OUTCOMES index). */
+export const DMA_OUTCOME = { ok: 0, refused: 1, allowed: 2 } as const satisfies Record<DmaOutcome, number>;
+
+/** The KIND word of a dma event; `outcome` is a DMA_OUTCOME number. */
+export function dmaKindWord(outcome: number, spans: number, write: boolean, write2: boolean): number {
+  return KIND.dma | (outcome << DMA_FLAGS.OUTCOME_SHIFT) | (write ? DMA_FLAGS.WRITE : 0) | (write2 ? DMA_FLAGS.WRITE2 : 0) | (spans << DMA_FLAGS.SPANS_SHIFT);
 }
 
 export function kindWord(kind: TraceKind): number {
@@ -125,14 +129,20 @@ export function kindWord(kind: TraceKind): number {
 export class TraceWriter {
   readonly on: boolean;
   private readonly c: Int32Array;
-  private readonly cap: number;
-  private readonly writeAt: number;
+  private readonly mask: number;
+  private readonly stateAt: number;
   private readonly readAt: number;
   private readonly droppedAt: number;
-  private readonly busyAt: number;
   private readonly base: number;
-  /** Events published: this writer is WRITE's only writer, so it keeps its own copy. */
+  /** Events published, modulo 2^30: this writer is STATE's only writer, so it keeps its own copy. */
   private written: number;
+  /** Free slots known without reloading READ (the reader only ever frees more). */
+  private free = 0;
+  /**
+   * True for the main thread's own ring: its reader is the same thread, which can never see it
+   * mid-event, so its words need no atomics; only the sequence number does.
+   */
+  private readonly sameThread: boolean;
 
   constructor(
     v: SharedViews,
@@ -141,31 +151,58 @@ export class TraceWriter {
     private readonly onHalfFull?: () => void,
   ) {
     this.c = v.control;
-    this.cap = v.config.traceCapacity;
-    this.on = this.cap > 0;
-    this.writeAt = this.on ? traceIndex(v, producer, TR.WRITE) : 0;
+    const cap = v.config.traceCapacity;
+    this.on = cap > 0;
+    this.mask = cap - 1;
+    this.sameThread = producer === 0;
+    this.stateAt = this.on ? traceIndex(v, producer, TR.STATE) : 0;
     this.readAt = this.on ? traceIndex(v, producer, TR.READ) : 0;
     this.droppedAt = this.on ? traceIndex(v, producer, TR.DROPPED) : 0;
-    this.busyAt = this.on ? traceIndex(v, producer, TR.BUSY) : 0;
     this.base = this.on ? traceEventIndex(v, producer, 0) : 0;
     // A ring outlives the writers of its slot: continue where the previous (exited) one stopped.
-    this.written = this.on ? Atomics.load(this.c, this.writeAt) : 0;
+    this.written = this.on ? Atomics.load(this.c, this.stateAt) >>> 1 : 0;
   }
 
   /** Appends an event: its KIND word and up to ten payload words (missing ones are 0). */
   emit(kind: number, a = 0, b = 0, d = 0, e = 0, f = 0, g = 0, h = 0, i = 0, j = 0, k = 0): void {
     const c = this.c;
     const w = this.written;
-    // READ only grows; an older value only makes the check more conservative.
-    const unread = w - Atomics.load(c, this.readAt);
-    if (unread >= this.cap) {
-      Atomics.add(c, this.droppedAt, 1);
+    if (this.free === 0) {
+      // READ only grows (modulo 2^30); an older value only makes us more conservative.
+      const unread = (w - (this.sameThread ? c[this.readAt]! : Atomics.load(c, this.readAt))) & TR_COUNT_MASK;
+      this.free = this.mask + 1 - unread;
+      if (this.free === 0) {
+        Atomics.add(c, this.droppedAt, 1);
+        return;
+      }
+    }
+    const next = (w + 1) & TR_COUNT_MASK;
+    if (this.sameThread) {
+      const at = this.base + (w & this.mask) * TE_STRIDE;
+      this.fill(at, Atomics.add(c, H.SEQ, 1) + 1, kind, a, b, d, e, f, g, h, i, j, k);
+      this.written = next;
+      this.free--;
+      c[this.stateAt] = next << 1;
+      if (this.onHalfFull && this.free <= (this.mask + 1) >>> 1) {
+        this.onHalfFull();
+        // Reload READ at the next event: the drain has just freed the ring.
+        this.free = 0;
+      }
       return;
     }
     // BUSY before the sequence number is taken (the watermark argument, module comment).
-    Atomics.store(c, this.busyAt, 1);
+    Atomics.store(c, this.stateAt, (w << 1) | 1);
     const seq = Atomics.add(c, H.SEQ, 1) + 1;
-    const at = this.base + (w % this.cap) * TE_STRIDE;
+    this.fill(this.base + (w & this.mask) * TE_STRIDE, seq, kind, a, b, d, e, f, g, h, i, j, k);
+    this.written = next;
+    this.free--;
+    // Publication and BUSY lowered in one store: the plain stores above happen-before a reader's
+    // load that sees it.
+    Atomics.store(c, this.stateAt, next << 1);
+  }
+
+  private fill(at: number, seq: number, kind: number, a: number, b: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number): void {
+    const c = this.c;
     c[at + TE.SEQ] = seq;
     c[at + TE.KIND] = kind;
     c[at + 2] = a;
@@ -178,18 +215,12 @@ export class TraceWriter {
     c[at + 9] = i;
     c[at + 10] = j;
     c[at + 11] = k;
-    this.written = w + 1;
-    // Publication: the plain stores above happen-before a reader's load that sees this WRITE.
-    Atomics.store(c, this.writeAt, w + 1);
-    // After publishing: a reader that sees BUSY clear has seen this event's WRITE too.
-    Atomics.store(c, this.busyAt, 0);
-    if (this.onHalfFull && unread + 1 >= this.cap >>> 1) this.onHalfFull();
   }
 }
 
 /** Host side, after a device's worker has exited: a writer that died holding BUSY holds no more. */
 export function releaseTraceProducer(v: SharedViews, producer: number): void {
-  if (v.config.traceCapacity > 0) Atomics.store(v.control, traceIndex(v, producer, TR.BUSY), 0);
+  if (v.config.traceCapacity > 0) Atomics.and(v.control, traceIndex(v, producer, TR.STATE), ~1);
 }
 
 export interface TraceStats {
@@ -214,7 +245,12 @@ export class TraceReader {
   private readonly producers: number;
   private readonly read: Int32Array;
   private readonly lastSeq: Int32Array;
+  /** Per producer during a drain: its events still to take. */
   private readonly write: Int32Array;
+  /** Word index of each producer's first event slot. */
+  private readonly base: Int32Array;
+  /** Producers with unread events during a drain. */
+  private readonly active: Int32Array;
   private readonly log: Int32Array;
   private logged = 0;
   private hashValue = 0x811c9dc5;
@@ -230,6 +266,9 @@ export class TraceReader {
     this.read = new Int32Array(this.producers);
     this.lastSeq = new Int32Array(this.producers);
     this.write = new Int32Array(this.producers);
+    this.base = new Int32Array(this.producers);
+    this.active = new Int32Array(this.producers);
+    if (this.cap > 0) for (let p = 0; p < this.producers; p++) this.base[p] = traceEventIndex(v, p, 0);
     this.log = new Int32Array(this.cap > 0 ? keep * LOG_STRIDE : 0);
   }
 
@@ -251,37 +290,48 @@ export class TraceReader {
   private drainOnce(): void {
     const c = this.c;
     const v = this.v;
-    // First the sequence, then each ring's BUSY, then its WRITE (module comment).
+    const cap = this.cap;
+    const read = this.read;
+    const write = this.write;
+    const base = this.base;
+    // First the sequence, then each ring's STATE: its BUSY bit and how far it has published (module
+    // comment). Counters are modulo 2^30; `unread` is how many events are ours to take.
     let watermark = Atomics.load(c, H.SEQ) + 1;
+    let na = 0;
     for (let p = 0; p < this.producers; p++) {
-      const busy = Atomics.load(c, traceIndex(v, p, TR.BUSY));
-      const w = Atomics.load(c, traceIndex(v, p, TR.WRITE));
-      this.write[p] = w;
-      if (busy !== 0) {
+      const state = Atomics.load(c, traceIndex(v, p, TR.STATE));
+      const unread = ((state >>> 1) - read[p]!) & TR_COUNT_MASK;
+      write[p] = unread;
+      if ((state & 1) !== 0) {
         // Its next event is numbered above its last published one, which is unread (still in its
         // slot) or the last one we consumed.
-        const last = w > this.read[p]! ? c[traceEventIndex(v, p, (w - 1) % this.cap) + TE.SEQ]! : this.lastSeq[p]!;
+        const last = unread > 0 ? c[base[p]! + (((state >>> 1) - 1) & (cap - 1)) * TE_STRIDE + TE.SEQ]! : this.lastSeq[p]!;
         if (last + 1 < watermark) watermark = last + 1;
       }
+      if (unread > 0) this.active[na++] = p;
     }
-    for (;;) {
-      let best = -1;
-      let bestSeq = watermark;
-      for (let p = 0; p < this.producers; p++) {
-        if (this.read[p]! >= this.write[p]!) continue;
-        const s = c[traceEventIndex(v, p, this.read[p]! % this.cap) + TE.SEQ]!;
+    // Merge the rings' unread events (each ring is in sequence order) below the watermark.
+    while (na > 0) {
+      let bi = 0;
+      let best = this.active[0]!;
+      let bestSeq = c[base[best]! + (read[best]! & (cap - 1)) * TE_STRIDE + TE.SEQ]!;
+      for (let i = 1; i < na; i++) {
+        const p = this.active[i]!;
+        const s = c[base[p]! + (read[p]! & (cap - 1)) * TE_STRIDE + TE.SEQ]!;
         if (s < bestSeq) {
           bestSeq = s;
           best = p;
+          bi = i;
         }
       }
-      if (best < 0) break;
-      this.append(best, traceEventIndex(v, best, this.read[best]! % this.cap));
+      if (bestSeq >= watermark) break;
+      this.append(best, base[best]! + (read[best]! & (cap - 1)) * TE_STRIDE);
       this.lastSeq[best] = bestSeq;
-      this.read[best]!++;
+      read[best] = (read[best]! + 1) & TR_COUNT_MASK;
+      if (--write[best]! === 0) this.active[bi] = this.active[--na]!;
     }
     // Releases the consumed slots to their writers, after their words were copied.
-    for (let p = 0; p < this.producers; p++) Atomics.store(c, traceIndex(v, p, TR.READ), this.read[p]!);
+    for (let p = 0; p < this.producers; p++) Atomics.store(c, traceIndex(v, p, TR.READ), read[p]!);
   }
 
   private append(producer: number, at: number): void {
@@ -289,14 +339,13 @@ export class TraceReader {
     const o = (this.logged % this.keep) * LOG_STRIDE;
     this.log[o] = producer;
     let h = this.hashValue;
+    const log = this.log;
     for (let i = 0; i < TE_STRIDE; i++) {
       const w = c[at + i]!;
-      this.log[o + 1 + i] = w;
-      // FNV-1a over the event's words (the sequence number included: it is the order).
-      h = Math.imul(h ^ (w & 0xff), 0x01000193);
-      h = Math.imul(h ^ ((w >>> 8) & 0xff), 0x01000193);
-      h = Math.imul(h ^ ((w >>> 16) & 0xff), 0x01000193);
-      h = Math.imul(h ^ (w >>> 24), 0x01000193);
+      log[o + 1 + i] = w;
+      // FNV-1a, a 32-bit word at a time, over the event's words (the sequence number included: it
+      // is the order).
+      h = Math.imul(h ^ w, 0x01000193);
     }
     this.hashValue = h;
     this.logged++;
@@ -308,7 +357,7 @@ export class TraceReader {
     return { recorded: this.logged, dropped, evicted: Math.max(0, this.logged - this.keep) };
   }
 
-  /** FNV-1a 32-bit of every event drained so far, as 8 hex digits. */
+  /** FNV-1a (32-bit, word-wise) of every event drained so far, as 8 hex digits. */
   hash(): string {
     return (this.hashValue >>> 0).toString(16).padStart(8, '0');
   }

@@ -34,16 +34,13 @@ describe('a refused access leaves the frame table alone', () => {
 
     // A unlocks and relocks its own buffer, as it may, while B's device keeps being refused; the
     // first frames of A's buffer are watched for any announcement.
-    let cycles = 0;
+    // A fixed number of cycles, not a time budget: the check is that nothing is ever announced.
     let announced = 0;
-    const end = performance.now() + 1000;
-    while (performance.now() < end) {
+    for (let cycle = 0; cycle < 20; cycle++) {
       for (let k = 0; k < 64; k++) if (inflightOf(sim, frameA + k * 16) !== 0) announced++;
       expect(a.vmm.linPageUnLock(bufA.page, N, 0)).toBe(1);
       expect(a.vmm.linPageLock(bufA.page, N, PAGEMARKDIRTY)).not.toBe(0);
-      cycles++;
     }
-    expect(cycles).toBeGreaterThan(10);
     expect(announced).toBe(0);
 
     const vs = sim.violations();

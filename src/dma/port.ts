@@ -39,8 +39,8 @@ import type { DmaPort, DmaResult, DmaValueResult, SgElement } from '../device-ap
 import { EPOCH_MASK, epochOf, flagsOf, handoutOf } from '../frametable.js';
 import { AR, AR_MAX_SPANS, DCB, FF, H, MMIO_BASE, MMIO_STRIDE, VIOLATION_MODE, accessIndex, dcbIndex, type SharedViews } from '../layout.js';
 import { appendViolation, codeNumber, type ViolationCode } from '../ring.js';
-import { TraceWriter, dmaKindWord, kindWord, type DmaOutcome } from '../trace.js';
-import { AccessRecorder, walkFrames } from './record.js';
+import { DMA_OUTCOME, TraceWriter, dmaKindWord, kindWord } from '../trace.js';
+import { AccessRecorder } from './record.js';
 
 /** Thrown into device code when onViolation is 'throw'. */
 export class DmaViolationError extends Error {
@@ -97,7 +97,7 @@ class Findings {
   reset(): this {
     this.first = undefined;
     this.count = 0;
-    this.list.length = 0;
+    if (this.list.length !== 0) this.list.length = 0;
     return this;
   }
 
@@ -123,12 +123,13 @@ export class CheckedDmaPort implements DmaPort {
   private readonly trace: TraceWriter;
   /** True while an access is in progress (the nested-access guard). */
   private active = false;
-  // Per-access scratch, reused: the walk (frame, its span), and per walk position the epoch read
-  // when the frame was announced and whether the frame was valid for this access then.
-  private readonly frames: Frame[] = [];
-  private readonly spanOf: number[] = [];
-  private readonly epochs: Epoch[] = [];
-  private readonly valid: boolean[] = [];
+  // Per-access scratch, reused (typed arrays with a count: resetting an array's length is a runtime
+  // call on every access): the walk (frame, its span), and per walk position the epoch read when
+  // the frame was announced and whether the frame was valid for this access then (1/0).
+  private frames = new Int32Array(64);
+  private spanOf = new Int32Array(64);
+  private epochs = new Int32Array(64);
+  private valid = new Uint8Array(64);
   private readonly findings = new Findings();
 
   constructor(
@@ -250,6 +251,39 @@ export class CheckedDmaPort implements DmaPort {
     return false;
   }
 
+  /**
+   * Fills the scratch walk (spans in order, each span's frames ascending) and returns its length, growing the scratch arrays when an access needs more.
+   */
+  private walk(spans: readonly Span[]): number {
+    let n = 0;
+    for (let k = 0; k < spans.length; k++) {
+      const s = spans[k]!;
+      if (s.length === 0) continue;
+      const f0 = Math.floor(s.phys / PAGESIZE);
+      const f1 = Math.floor((s.phys + s.length - 1) / PAGESIZE);
+      if (n + (f1 - f0 + 1) > this.frames.length) this.grow(n + (f1 - f0 + 1));
+      for (let f = f0; f <= f1; f++) {
+        this.frames[n] = f;
+        this.spanOf[n] = k;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private grow(need: number): void {
+    let cap = this.frames.length;
+    while (cap < need) cap *= 2;
+    const frames = new Int32Array(cap);
+    frames.set(this.frames);
+    const spanOf = new Int32Array(cap);
+    spanOf.set(this.spanOf);
+    this.frames = frames;
+    this.spanOf = spanOf;
+    this.epochs = new Int32Array(cap);
+    this.valid = new Uint8Array(cap);
+  }
+
   /** The frame holding `phys` if it is inside RAM, else -1 (range findings name it when they can). */
   private frameIfRam(phys: number): Frame | -1 {
     return phys < this.ramBytes ? (Math.floor(phys / PAGESIZE) as Frame) : -1;
@@ -305,18 +339,18 @@ export class CheckedDmaPort implements DmaPort {
     }
     if (ranges.first !== undefined) return this.finish(spans, ranges, NONE, false, mode, ctx, 0, 0, 0);
 
+    const n = this.walk(spans);
     const frames = this.frames;
     const spanOf = this.spanOf;
-    frames.length = 0;
-    spanOf.length = 0;
-    walkFrames(spans, frames, spanOf);
-    const n = frames.length;
 
     // 2. First pass: plain reads, nothing announced. Refused here, the access leaves no trace in the
     //    frame table (no in-flight bit an unlocker could mistake for this access).
     if (mode !== VIOLATION_MODE.allow) {
       const pre = this.findings.reset();
-      for (let i = 0; i < n; i++) this.classify(pre, ctx, spans[spanOf[i]!]!, frames[i]!, epochOf(v, frames[i]!));
+      for (let i = 0; i < n; i++) {
+        const f = frames[i]! as Frame;
+        this.classify(pre, ctx, spans[spanOf[i]!]!, f, epochOf(v, f));
+      }
       if (pre.first !== undefined) return this.finish(spans, pre, NONE, false, mode, ctx, 0, 0, n);
     }
 
@@ -325,16 +359,14 @@ export class CheckedDmaPort implements DmaPort {
     //    if this worker dies.
     const epochs = this.epochs;
     const valid = this.valid;
-    epochs.length = n;
-    valid.length = n;
     const found = this.findings.reset();
     this.record.open(spans, this.command);
     for (let i = 0; i < n; i++) {
-      const f = frames[i]!;
+      const f = frames[i]! as Frame;
       this.record.raise(f);
       const e = epochOf(v, f);
       epochs[i] = e;
-      valid[i] = this.classify(found, ctx, spans[spanOf[i]!]!, f, e);
+      valid[i] = this.classify(found, ctx, spans[spanOf[i]!]!, f, e) ? 1 : 0;
     }
     const proceed = found.first === undefined || mode === VIOLATION_MODE.allow;
     if (proceed) {
@@ -342,7 +374,7 @@ export class CheckedDmaPort implements DmaPort {
         op();
       } catch (e) {
         // Device-supplied buffers can throw from inside the copy: withdraw the announcement anyway.
-        for (let i = 0; i < n; i++) this.record.lower(frames[i]!);
+        for (let i = 0; i < n; i++) this.record.lower(frames[i]! as Frame);
         this.record.close();
         throw e;
       }
@@ -357,10 +389,10 @@ export class CheckedDmaPort implements DmaPort {
     let unlocked: Finding[] | undefined;
     let unlockedCount = 0;
     for (let i = 0; i < n; i++) {
-      const f = frames[i]!;
+      const f = frames[i]! as Frame;
       this.record.lower(f);
       const now = epochOf(v, f);
-      if (!proceed || !valid[i] || now === epochs[i]) continue;
+      if (!proceed || valid[i] === 0 || now === epochs[i]) continue;
       const made = ((epochs[i]! + 1) & EPOCH_MASK) as Epoch;
       unlocked ??= [];
       // The same frame twice in one access: one unlock, one record.
@@ -368,7 +400,7 @@ export class CheckedDmaPort implements DmaPort {
       unlockedCount++;
       if (unlocked.length < MAX_REPORTS_PER_ACCESS) {
         const s = spans[spanOf[i]!]!;
-        unlocked.push({ code: 'unlock-during-dma', s, phys: Math.max(s.phys, f * PAGESIZE) as PhysAddr, frame: f, seen: made, expected: epochs[i]!, detail: 0 });
+        unlocked.push({ code: 'unlock-during-dma', s, phys: Math.max(s.phys, f * PAGESIZE) as PhysAddr, frame: f, seen: made, expected: epochs[i]! as Epoch, detail: 0 });
       }
     }
     this.record.close();
@@ -413,10 +445,12 @@ export class CheckedDmaPort implements DmaPort {
     // The access itself was valid when checked: these records blame the unlocker, not the device.
     for (const p of unlocked) append(p, OUTCOME_REPORTED);
     if (trace.on) {
-      const traced: DmaOutcome = found.first === undefined ? 'ok' : proceed ? 'allowed' : 'refused';
+      const traced = found.first === undefined ? DMA_OUTCOME.ok : proceed ? DMA_OUTCOME.allowed : DMA_OUTCOME.refused;
       const s0 = spans[0]!;
-      const s1 = spans[1];
-      trace.emit(dmaKindWord(traced, spans.length, s0.write, s1?.write ?? false), this.attachment, ctx, this.command, bytesR, bytesW, frames, s0.phys, s0.length, s1?.phys ?? 0, s1?.length ?? 0);
+      if (spans.length > 1) {
+        const s1 = spans[1]!;
+        trace.emit(dmaKindWord(traced, spans.length, s0.write, s1.write), this.attachment, ctx, this.command, bytesR, bytesW, frames, s0.phys, s0.length, s1.phys, s1.length);
+      } else trace.emit(dmaKindWord(traced, 1, s0.write, false), this.attachment, ctx, this.command, bytesR, bytesW, frames, s0.phys, s0.length);
     }
     if (found.first === undefined) return { bytesRead: bytesR, bytesWritten: bytesW, ok: true };
     this.stats.violations += found.count;

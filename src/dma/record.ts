@@ -25,20 +25,6 @@ export interface SpanLike {
   readonly write: boolean;
 }
 
-/** The frames of `spans` in walk order (spans in order, each span's frames ascending), appended to `frames`. */
-export function walkFrames(spans: readonly SpanLike[], frames: Frame[], spanOf?: number[]): void {
-  for (let k = 0; k < spans.length; k++) {
-    const s = spans[k]!;
-    if (s.length === 0) continue;
-    const f0 = Math.floor(s.phys / PAGESIZE);
-    const f1 = Math.floor((s.phys + s.length - 1) / PAGESIZE);
-    for (let f = f0; f <= f1; f++) {
-      frames.push(f as Frame);
-      spanOf?.push(k);
-    }
-  }
-}
-
 /** The worker side: one per DMA port. */
 export class AccessRecorder {
   private readonly c: Int32Array;

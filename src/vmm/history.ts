@@ -114,7 +114,7 @@ export class History {
     if (kind === 'alloc') kind = service === 'page-in' ? 'page-in' : service === 'move' ? 'move-in' : 'fixed';
     this.beforeChange();
     // The old cost, for the benchmark only: a stack for an event no report prints.
-    if (this.stacks === 'all-events' && (kind === 'move' || kind === 'move-in' || kind === 'page-in' || kind === 'page-out' || kind === 'page-discard')) this.wasted = capture();
+    if (this.stacks === 'all-events' && (kind === 'move' || kind === 'move-in' || kind === 'page-in' || kind === 'page-out' || kind === 'page-discard')) void capture();
     const t = this.trace;
     switch (kind) {
       case 'lock':
@@ -171,11 +171,28 @@ export class History {
     return this.handouts.get(ctx * this.frames + frame);
   }
 
-  /** Where the 'all-events' policy keeps the stacks nothing reads (so they are really made). */
-  private wasted: Error | undefined;
+  /** Nesting depth of DDK service calls in progress, and the stack captured for the outermost. */
+  private calls = 0;
+  private callStack: Error | undefined;
+
+  /**
+   * A DDK service call begins: every event it makes until endCall shares one stack, captured the
+   * first time one is needed (a 16-page lock is one call site, not sixteen; a capture costs
+   * microseconds here).
+   */
+  beginCall(): void {
+    this.calls++;
+  }
+
+  endCall(): void {
+    if (--this.calls === 0) this.callStack = undefined;
+  }
 
   private stack(): Error | undefined {
-    return this.stacks === 'none' ? undefined : capture();
+    if (this.stacks === 'none') return undefined;
+    // 'all-events' is the old cost: one capture per event, no sharing.
+    if (this.calls === 0 || this.stacks === 'all-events') return capture();
+    return (this.callStack ??= capture());
   }
 }
 

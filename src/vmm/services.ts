@@ -130,6 +130,9 @@ export class Vmm implements VmmServices {
   /** Runs a service: clears lastError, converts a validation failure into lastError + failure value. */
   private run(service: string, failure: number, body: () => number, edx?: unknown): number {
     this.lastError = null;
+    // One call site for every page the call touches: its stack is captured at most once.
+    const history = this.core.history;
+    history.beginCall();
     try {
       const r = body();
       this.core.tick();
@@ -139,6 +142,8 @@ export class Vmm implements VmmServices {
       this.lastError = Object.freeze({ ...e.fields, service, code: e.code, message: `${service}: ${e.message}` });
       if (edx instanceof Uint32Array && edx.length > 0) edx[0] = 0;
       return failure;
+    } finally {
+      history.endCall();
     }
   }
 
