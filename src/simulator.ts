@@ -15,6 +15,7 @@ import { TraceReader, TraceWriter, type TraceEvent, type TraceStats } from './tr
 import { MemoryCore, type PagerPolicy, type PagerStats } from './vmm/core.js';
 import { formatStack } from './vmm/history.js';
 import { Vmm, type VmmServices } from './vmm/services.js';
+import { Vdmad, type VdmadServices } from './vmm/vdmad.js';
 import { DeviceHost, type AttachOptions, type DeviceHandle } from './host/host.js';
 
 export interface SimulatorOptions {
@@ -79,6 +80,8 @@ export interface OutstandingLock {
 export interface DriverContext {
   readonly name: string;
   readonly vmm: VmmServices;
+  /** VDMAD's DMA-region services (spec §5.5), DDK-faithful like the VMM services. */
+  readonly vdmad: VdmadServices;
   readonly cpu: Cpu;
   /** Starts a device of `kind` in its own worker thread, bound to this driver. */
   attachDevice(kind: string, options?: AttachOptions): Promise<DeviceHandle>;
@@ -124,6 +127,7 @@ export interface Simulator extends DriverContext {
 
 class Driver implements DriverContext {
   readonly vmm: Vmm;
+  readonly vdmad: Vdmad;
   constructor(
     readonly name: string,
     readonly ctx: number,
@@ -132,6 +136,7 @@ class Driver implements DriverContext {
     private readonly host: DeviceHost,
   ) {
     this.vmm = new Vmm(core, ctx);
+    this.vdmad = new Vdmad(core, this.vmm, ctx);
   }
 
   attachDevice(kind: string, options: AttachOptions = {}): Promise<DeviceHandle> {
@@ -142,6 +147,8 @@ class Driver implements DriverContext {
 class SimulatorImpl implements Simulator {
   readonly name: string;
   readonly vmm: VmmServices;
+  readonly vdmad: VdmadServices;
+  readonly vdmad: VdmadServices;
   readonly cpu: Cpu;
   readonly memory: { bytes: number; frames: number };
   readonly pager: PagerControl;
@@ -199,6 +206,7 @@ class SimulatorImpl implements Simulator {
     const main = this.addDriver('default');
     this.name = main.name;
     this.vmm = main.vmm;
+    this.vdmad = main.vdmad;
     this.pager = {
       get policy() {
         return core.policy;
