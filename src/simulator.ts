@@ -148,7 +148,6 @@ class SimulatorImpl implements Simulator {
   readonly name: string;
   readonly vmm: VmmServices;
   readonly vdmad: VdmadServices;
-  readonly vdmad: VdmadServices;
   readonly cpu: Cpu;
   readonly memory: { bytes: number; frames: number };
   readonly pager: PagerControl;
