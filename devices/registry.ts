@@ -7,6 +7,7 @@
 import type { DeviceDescriptor, DeviceFactory } from '../src/device-api.js';
 import * as copyEngine from './copy-engine/regs.js';
 import * as testProbe from './test-probe/regs.js';
+import * as isaAudio from './isa-audio/regs.js';
 
 export interface CatalogEntry extends DeviceDescriptor {
   load(): Promise<DeviceFactory>;
@@ -18,6 +19,12 @@ export const catalog: Readonly<Record<string, CatalogEntry>> = {
     registers: copyEngine.REGISTER_COUNT,
     rings: copyEngine.rings,
     load: async () => (await import('./copy-engine/index.js')).createCopyEngine,
+  },
+  'isa-audio': {
+    kind: 'isa-audio',
+    registers: isaAudio.REGISTER_COUNT,
+    rings: isaAudio.rings,
+    load: async () => (await import('./isa-audio/index.js')).createIsaAudio,
   },
   'test-probe': {
     kind: 'test-probe',

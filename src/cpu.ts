@@ -12,6 +12,7 @@
 
 import { LINEAR_PAGES, PAGESIZE, frameBase, isUlong, linAddr, nthPage, offsetInPage, pageBase, pageOf, type LinAddr, type LinPage, type PhysAddr } from './address.js';
 import { PageFault } from './errors.js';
+import type { PortBus } from './isa/portbus.js';
 import { ARENA, PS, arenaOf, type MemoryCore } from './vmm/core.js';
 
 const MAX_PAGE = (LINEAR_PAGES - 1) as LinPage;
@@ -25,10 +26,48 @@ export interface Cpu {
   write32(lin: number, value: number): void;
   readBytes(lin: number, len: number): Uint8Array;
   writeBytes(lin: number, bytes: Uint8Array | readonly number[]): void;
+  /**
+   * Port I/O, synchronous like the x86 instructions (src/isa/portbus.ts): an unclaimed port reads
+   * all ones and ignores writes; a port outside 0…0xFFFF (for the access's width) or a value out of
+   * range throws a RangeError and changes nothing.
+   */
+  inb(port: number): number;
+  inw(port: number): number;
+  ind(port: number): number;
+  outb(port: number, value: number): void;
+  outw(port: number, value: number): void;
+  outd(port: number, value: number): void;
 }
 
 export class SimCpu implements Cpu {
-  constructor(private readonly core: MemoryCore) {}
+  constructor(
+    private readonly core: MemoryCore,
+    private readonly ports: PortBus,
+  ) {}
+
+  inb(port: number): number {
+    return this.ports.in(port, 1);
+  }
+
+  inw(port: number): number {
+    return this.ports.in(port, 2);
+  }
+
+  ind(port: number): number {
+    return this.ports.in(port, 4);
+  }
+
+  outb(port: number, value: number): void {
+    this.ports.out(port, 1, value);
+  }
+
+  outw(port: number, value: number): void {
+    this.ports.out(port, 2, value);
+  }
+
+  outd(port: number, value: number): void {
+    this.ports.out(port, 4, value);
+  }
 
   read8(lin: number): number {
     return this.readBytes(lin, 1)[0]!;

@@ -115,3 +115,39 @@ export const RESERVE_FAILED = 0xffffffff;
 export const COMMITCONTIG_FAILED = 0xffffffff;
 export const MODIFYPERM_FAILED = 0xffffffff;
 export const MAPPHYS_FAILED = 0xffffffff;
+
+// §5.3 VDMAD error codes (VDMAD.H; returned in AL with carry set). The ring-0 services documented
+// to return them are Lock_DMA_Region (1–3), Request_Buffer (5, 6) and Copy_To/From_Buffer (0x0A,
+// 0x0B); the others are the VDS (INT 4Bh) list, which dmasim's unlock services also use (vdmad.ts).
+export const DMA_Not_Contiguous = 0x01;
+export const DMA_Not_Aligned = 0x02;
+export const DMA_Lock_Failed = 0x03;
+export const DMA_No_Buffer = 0x04;
+export const DMA_Buffer_Too_Small = 0x05;
+export const DMA_Buffer_In_Use = 0x06;
+export const DMA_Invalid_Region = 0x07;
+export const DMA_Region_Not_Locked = 0x08;
+export const DMA_Table_Too_Small = 0x09;
+export const DMA_Invalid_Buffer = 0x0a;
+export const DMA_Copy_Out_Range = 0x0b;
+export const DMA_Invalid_Channel = 0x0c;
+export const DMA_Disable_Cnt_Overflow = 0x0d;
+export const DMA_Disable_Cnt_Underflow = 0x0e;
+export const DMA_Func_Not_Supported = 0x0f;
+export const DMA_NonZero_Reserved_Flags = 0x10;
+
+// §5.3 VDMAD_Scatter_Lock / VDMAD_Scatter_Unlock flags (AL; VDMAD.H)
+/** A PTE table (one DWORD per page) instead of a region list. */
+export const DMA_SL_Get_PgTable = 0x01;
+/** Leave not-present pages as 0 holes instead of faulting them in (only with DMA_SL_Get_PgTable). */
+export const DMA_SL_Allow_NPs = 0x02;
+/** Scatter_Unlock only: do not mark the pages dirty. */
+export const DMA_SL_Dont_Dirty = 0x04;
+
+/**
+ * §5.2 Extended_DDS_Struc (VDMAD.H), the EDDS a driver builds for Scatter_Lock: byte offsets of its
+ * fields (DDS_size and DDS_linear DWORDs, DDS_seg, DDS_avail and DDS_used WORDs, a reserved WORD at
+ * 0x0A) and of its table. A region-list entry is two DWORDs {physical address, length}; a PTE-list
+ * entry is one DWORD.
+ */
+export const EDDS = { DDS_size: 0x00, DDS_linear: 0x04, DDS_seg: 0x08, DDS_avail: 0x0c, DDS_used: 0x0e, table: 0x10 } as const;

@@ -75,10 +75,56 @@ export interface InterruptLine {
   raise(): void;
 }
 
+/** How an ISA DMA request ended (IsaDma.request). */
+export interface IsaDmaResult {
+  /** What the channel's mode made of it: device → memory, memory → device, or count only. */
+  readonly type: 'write' | 'read' | 'verify';
+  /** Transfers done: bytes on channels 0–3, 16-bit words on channels 5–7. */
+  readonly transfers: number;
+  /** Bytes of the device's stream that moved (transfers × 1 or 2). */
+  readonly bytes: number;
+  /** The channel reached terminal count with this request (it then reloaded, or masked itself). */
+  readonly tc: boolean;
+  /** The channel cannot serve DREQ now: masked, at TC without auto-init, not a DMA channel, or cut off by its cascade. */
+  readonly waiting: boolean;
+  /** The transfer was refused by the DMA checks (nothing moved, the channel did not advance). */
+  readonly violation?: ViolationCode;
+}
+
+/**
+ * The ISA DMA controllers as a peripheral sees them (QEMU's IsaDmaClass: hold DREQ, let the
+ * controller move the data): a device asks for up to `bytes` of its stream on a channel, and the
+ * 8237 moves them wherever the channel's mode, address and count say, through the device's checked
+ * DMA port (so the usual checks apply, against the hand-outs of the driver the device is bound to).
+ */
+export interface IsaDma {
+  /**
+   * DREQ on `channel` for up to `bytes` bytes of the device's stream (stopping at terminal count).
+   * When the channel writes memory, `produce(out)` fills `out` with the next bytes of the stream;
+   * when it reads memory, `consume(data)` receives them, in stream order. 16-bit channels move
+   * words, low byte first; `bytes` must then be even.
+   */
+  request(channel: number, bytes: number, produce: (out: Uint8Array) => void, consume: (data: Uint8Array) => void): IsaDmaResult;
+}
+
+/**
+ * What a device may block on inside a command (worker side; blocking is fine there): a doorbell,
+ * a control request, or the driver reprogramming the ISA DMA controllers.
+ */
+export interface WakeSource {
+  /** A token for "now". */
+  token(): number;
+  /** Blocks until something changes after `token` was taken, or `timeoutMs` pass. */
+  wait(token: number, timeoutMs: number): void;
+}
+
 export interface DeviceContext {
   readonly dma: DmaPort;
   readonly regs: Registers;
   readonly irq: InterruptLine;
+  /** The two 8237 DMA controllers, for a device that requests ISA DMA. */
+  readonly isaDma: IsaDma;
+  readonly wake: WakeSource;
   /** The attach options (plain data). */
   readonly options: Readonly<Record<string, unknown>>;
 }

@@ -17,9 +17,9 @@ export const LAYOUT_MAGIC = 0x444d4153; // 'DMAS'
 /**
  * 3: in-flight DMA as one bit per device slot in the frame entry (was a count); access records
  * keep spans, an access id and the command (no cursors); attachment ids in device control blocks
- * and ring records; per-producer trace rings.
+ * and ring records; per-producer trace rings. 4: the two 8237 DMA controllers (ISA).
  */
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 export const MIN_MEMORY = 1 << 20; // 1 MiB
 export const MAX_MEMORY = 1 << 30; // 1 GiB
@@ -59,8 +59,10 @@ export const H = {
   TRACE: 18,
   /** Events per trace ring; 0 = tracing off. */
   TRACE_CAPACITY: 19,
+  /** Word index of the ISA DMA region (the two 8237 controllers). */
+  ISA: 20,
 } as const;
-export const HEADER_WORDS = 20;
+export const HEADER_WORDS = 21;
 
 /**
  * Frame-table entry. In-flight DMA is one bit per device slot, INFLIGHT + (slot >> 5), bit
@@ -173,7 +175,7 @@ export const DEVICE_STATE = { EMPTY: 0, STARTING: 1, RUNNING: 2, FAULTED: 3, STO
 export const MMIO_BASE = 0xfe000000;
 export const MMIO_STRIDE = PAGESIZE;
 
-/** Violation ring record: 16 words. */
+/** Violation ring record: 20 words. */
 export const VR = {
   /** seq + 1 once the record is complete (publication word). */
   COMMIT: 0,
@@ -199,8 +201,10 @@ export const VR = {
   DETAIL: 14,
   /** The attachment that made the record (DCB.ATTACHMENT when it made it). */
   ATTACHMENT: 15,
+  /** A second code-specific detail (the address an ISA channel's driver meant, above 16 MiB). */
+  DETAIL2: 16,
 } as const;
-export const VR_STRIDE = 16;
+export const VR_STRIDE = 20;
 /**
  * CODE of a slot whose writer died between claiming and publishing it: the host publishes the slot
  * with this code so the reader can pass it; the drain skips it and counts it in RING_DROPPED.
@@ -230,6 +234,41 @@ export const TR_COUNT_MASK = 0x3fffffff;
 export const TE = { SEQ: 0, KIND: 1, A: 2 } as const;
 export const TE_STRIDE = 12;
 export const DEFAULT_TRACE_CAPACITY = 4096;
+
+/**
+ * The two 8237 DMA controllers of a PC/AT (spec §5.4), shared by the main thread (which decodes the
+ * driver's port I/O, src/isa/i8237.ts) and device workers (which run the transfers their DREQ asks
+ * for, src/isa/channel.ts). Per channel (0–7; 4 is the cascade input of controller 1), then per
+ * controller (1: channels 0–3, 2: channels 4–7). Every word is read and written with Atomics.
+ */
+export const ISA_CH = {
+  /** Base address (16 bits) | base count (16 bits) << 16: written by the driver, reloaded at TC by auto-init. */
+  BASE: 0,
+  /**
+   * Current address | current count << 16, in one word so that a port read of either never sees
+   * half a transfer's update: the driver writes it (through the ports), the worker advances it
+   * (compare-exchange) as transfers happen.
+   */
+  CUR: 1,
+  /** The mode byte (spec §5.3): transfer type, auto-init, decrement, demand/single/block/cascade. */
+  MODE: 2,
+  /** The page register: A16–A23 (channels 0–3) or A17–A23 (5–7, bit 0 ignored). */
+  PAGE: 3,
+} as const;
+export const ISA_CH_STRIDE = 4;
+export const ISA_CTL = {
+  /** Mask bits, one per channel of the controller (bit i: channel i of its four). */
+  MASK: 0,
+  /** Status: bits 0–3 TC reached (cleared by a status read), bits 4–7 DREQ pending. */
+  STATUS: 1,
+  /** The command register, as last written. */
+  COMMAND: 2,
+  /** Software request bits (port 0x09 / 0xD2), one per channel. */
+  REQUEST: 3,
+} as const;
+export const ISA_CTL_STRIDE = 4;
+export const ISA_CHANNELS = 8;
+export const ISA_WORDS = ISA_CHANNELS * ISA_CH_STRIDE + 2 * ISA_CTL_STRIDE;
 export const MAX_TRACE_CAPACITY = 1 << 20;
 
 export const VIOLATION_MODE = { block: 0, allow: 1, throw: 2 } as const;
@@ -262,6 +301,7 @@ export interface SharedViews {
   readonly accessBase: number;
   readonly ringBase: number;
   readonly traceBase: number;
+  readonly isaBase: number;
 }
 
 export class LayoutError extends Error {
@@ -284,8 +324,9 @@ function computeOffsets(c: LayoutConfig) {
   const ringBase = accessBase + c.maxDevices * AR_STRIDE;
   const traceBase = ringBase + c.ringCapacity * VR_STRIDE;
   const traceRing = c.traceCapacity > 0 ? TR.EVENTS + c.traceCapacity * TE_STRIDE : 0;
-  const totalWords = traceBase + traceProducers(c) * traceRing;
-  return { frames, inflight, ftStride, frameTableBase, handoutBase, deviceBase, accessBase, ringBase, traceBase, totalWords };
+  const isaBase = traceBase + traceProducers(c) * traceRing;
+  const totalWords = isaBase + ISA_WORDS;
+  return { frames, inflight, ftStride, frameTableBase, handoutBase, deviceBase, accessBase, ringBase, traceBase, isaBase, totalWords };
 }
 
 export function validateLayoutConfig(c: LayoutConfig): void {
@@ -324,6 +365,7 @@ export function createShared(c: LayoutConfig): SharedViews {
   control[H.RING] = o.ringBase;
   control[H.TRACE] = o.traceBase;
   control[H.TRACE_CAPACITY] = c.traceCapacity;
+  control[H.ISA] = o.isaBase;
   control[H.TOTAL_WORDS] = o.totalWords;
   for (let f = 0; f < o.frames; f++) control[o.frameTableBase + f * o.ftStride + FT.OWNER] = -1;
   // Publication point: a worker that sees MAGIC sees every header word written before it.
@@ -354,6 +396,7 @@ export function attachShared(ramBuffer: SharedArrayBuffer, controlBuffer: Shared
     o.totalWords !== control[H.TOTAL_WORDS] ||
     o.accessBase !== control[H.ACCESS] ||
     o.traceBase !== control[H.TRACE] ||
+    o.isaBase !== control[H.ISA] ||
     o.ftStride !== control[H.FT_STRIDE] ||
     o.totalWords * 4 !== controlBuffer.byteLength
   ) {
@@ -384,6 +427,7 @@ function views(
     accessBase: o.accessBase,
     ringBase: o.ringBase,
     traceBase: o.traceBase,
+    isaBase: o.isaBase,
   };
 }
 
@@ -420,4 +464,14 @@ export function traceIndex(v: SharedViews, producer: number, field: number): num
 /** Word index of event slot `i` (already reduced modulo the capacity) of a producer's trace ring. */
 export function traceEventIndex(v: SharedViews, producer: number, i: number): number {
   return traceIndex(v, producer, TR.EVENTS) + i * TE_STRIDE;
+}
+
+/** Word index of an 8237 channel field (ISA_CH), channel 0–7. */
+export function isaChannelIndex(v: SharedViews, channel: number, field: number): number {
+  return v.isaBase + channel * ISA_CH_STRIDE + field;
+}
+
+/** Word index of an 8237 controller field (ISA_CTL): controller 0 (channels 0–3) or 1 (4–7). */
+export function isaControllerIndex(v: SharedViews, controller: number, field: number): number {
+  return v.isaBase + ISA_CHANNELS * ISA_CH_STRIDE + controller * ISA_CTL_STRIDE + field;
 }

@@ -323,6 +323,8 @@ export class ReportSink {
     if (device) put(stacks, 'programmed', this.ctx.programmedStack(device.attachment, r.command));
     const detail: Record<string, number> = {};
     if (code === 'dma-address-width') detail.addressBits = r.detail;
+    // An ISA channel's 24-bit address: the address the driver meant (its hand-out above 16 MiB).
+    if (code === 'dma-address-width' && r.detail2 !== 0) detail.intended = r.detail2 >>> 0;
     if (code === 'dma-boundary') detail.boundary = r.detail;
     const owner = inRam ? this.states.frameState(r.frame as Frame).owner : -1;
     const page = meant && meant.page >= 0 ? meant.page : owner >= 0 ? owner : null;

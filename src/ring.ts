@@ -58,6 +58,7 @@ export interface RawViolation {
   command: number;
   access: number;
   detail: number;
+  detail2: number;
 }
 
 /** A record as drained, with its global sequence number. */
@@ -116,6 +117,7 @@ export function appendViolation(v: SharedViews, r: RawViolation, note: number): 
   c[at(VR.ACCESS)] = r.access | 0;
   c[at(VR.DETAIL)] = r.detail | 0;
   c[at(VR.ATTACHMENT)] = r.attachment;
+  c[at(VR.DETAIL2)] = r.detail2 | 0;
   // Publication: the plain stores above happen-before any Atomics.load that reads this value.
   Atomics.store(c, at(VR.COMMIT), w + 1);
   // After the COMMIT store: the note is gone only once the slot is published (settleClaim).
@@ -200,6 +202,7 @@ export function drainViolations(v: SharedViews): DrainedViolation[] {
       access: c[at(VR.ACCESS)]! >>> 0,
       detail: c[at(VR.DETAIL)]!,
       attachment: c[at(VR.ATTACHMENT)]!,
+      detail2: c[at(VR.DETAIL2)]!,
     });
     // Releases the slot to writers only after its words were read.
     Atomics.store(c, H.RING_READ, r + 1);

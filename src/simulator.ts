@@ -17,6 +17,8 @@ import { formatStack } from './vmm/history.js';
 import { Vmm, type VmmServices } from './vmm/services.js';
 import { Vdmad, type VdmadServices } from './vmm/vdmad.js';
 import { DeviceHost, type AttachOptions, type DeviceHandle } from './host/host.js';
+import { IsaDmaControllers } from './isa/i8237.js';
+import { PortBus } from './isa/portbus.js';
 
 export interface SimulatorOptions {
   /** Physical memory in bytes: 1 MiB … 1 GiB, a multiple of 4096. Default 16 MiB. */
@@ -168,7 +170,8 @@ class SimulatorImpl implements Simulator {
     opts: SimulatorOptions,
   ) {
     this.memory = { bytes: shared.frames * PAGESIZE, frames: shared.frames };
-    this.cpu = new SimCpu(core);
+    const ports = new PortBus();
+    this.cpu = new SimCpu(core, ports);
     this.traceReader = traceReader;
     this.host = new DeviceHost(shared, { stacks: opts.stacks !== false, hangTimeoutMs: opts.hangTimeoutMs ?? 10_000 }, () => this.sink, mainTrace);
     this.sink = new ReportSink(
@@ -185,6 +188,10 @@ class SimulatorImpl implements Simulator {
       mainTrace,
     );
     core.observer = this.sink;
+    // Every reprogramming of the 8237s wakes the devices, so a peripheral waiting for its channel
+    // (masked, at terminal count) looks again at once.
+    // The port bus holds them: they claim their ports as they are made.
+    new IsaDmaControllers(shared, ports, () => this.host.wakeAll());
     // Device findings become records before the main thread changes any fact they need.
     core.history.beforeChange = () => this.sink.drain();
     this.trace = {

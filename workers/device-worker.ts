@@ -7,7 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { catalog } from '../devices/registry.js';
 import { CheckedDmaPort } from '../src/dma/port.js';
-import { DeviceLoop, SharedInterrupt, SharedRegisters } from '../src/dma/runtime.js';
+import { DeviceLoop, SharedInterrupt, SharedRegisters, SharedWake } from '../src/dma/runtime.js';
+import { IsaDmaChannels } from '../src/isa/channel.js';
 import { nodeEndpoint } from '../src/host/endpoint.js';
 import { attachShared } from '../src/layout.js';
 import { TraceWriter } from '../src/trace.js';
@@ -22,7 +23,14 @@ const factory = await entry.load();
 // One writer for this device's trace ring, shared by its port and its interrupt line.
 const trace = new TraceWriter(v, 1 + data.id);
 const dma = new CheckedDmaPort(v, data.id, trace);
-const model = factory({ dma, regs: new SharedRegisters(v, data.id, entry.registers), irq: new SharedInterrupt(v, data.id, trace), options: data.options });
+const model = factory({
+  dma,
+  regs: new SharedRegisters(v, data.id, entry.registers),
+  irq: new SharedInterrupt(v, data.id, trace),
+  isaDma: new IsaDmaChannels(v, dma),
+  wake: new SharedWake(v, data.id),
+  options: data.options,
+});
 const post = (m: WorkerMessage) => port.postMessage(m);
 const loop = new DeviceLoop(v, data.id, model, (command) => dma.setCommand(command), (fault) => post({ type: 'dmasim-fault', fault }));
 

@@ -80,7 +80,24 @@ interface Finding {
   seen: Epoch | 0;
   expected: Epoch | -1;
   detail: number;
+  detail2?: number;
 }
+
+/**
+ * Attributes of an access an ISA DMA channel makes (src/isa/channel.ts): where its 16-bit address
+ * counter wrapped inside its page, if it did — the bytes go on at the start of the same 64 KiB
+ * (or 128 KiB) page, which is reported as 'dma-boundary' and then done or blocked per onViolation.
+ */
+export interface IsaAccess {
+  /** The physical address the transfer would have continued at had the page carried; -1: no wrap. */
+  readonly wrapAt: number;
+  /** 65536 (channels 0–3) or 131072 (5–7). */
+  readonly boundary: number;
+}
+
+/** Codes an ISA channel's 24-bit address can explain when the driver meant the same address plus n × 16 MiB. */
+const WIDTH_EXPLAINS: ReadonlySet<ViolationCode> = new Set(['dma-not-handed-out', 'dma-unlocked', 'dma-stale-address', 'dma-address-before-lock']);
+const MIB16_FRAMES = 4096;
 
 const NONE: readonly Finding[] = [];
 
@@ -284,6 +301,31 @@ export class CheckedDmaPort implements DmaPort {
     this.valid = new Uint8Array(cap);
   }
 
+  /**
+   * An ISA channel produces only 24-bit addresses: a driver whose buffer lies above 16 MiB
+   * programs its low 24 bits and the transfer lands n × 16 MiB lower. When the driver holds a live
+   * hand-out (locked, at the frame's current epoch) of the same address plus n × 16 MiB, that is the
+   * diagnosis the user needs: the finding becomes 'dma-address-width', naming both addresses.
+   */
+  private widthDiagnosis(out: Findings, ctx: number): void {
+    const v = this.v;
+    let changed = false;
+    for (const p of out.list) {
+      if (p.frame < 0 || !WIDTH_EXPLAINS.has(p.code)) continue;
+      for (let g = p.frame + MIB16_FRAMES; g < v.frames; g += MIB16_FRAMES) {
+        const h = handoutOf(v, ctx, g as Frame);
+        if (h >= 0 && (h & 1) === 1 && h === epochOf(v, g as Frame)) {
+          p.code = 'dma-address-width';
+          p.detail = 24;
+          p.detail2 = p.phys + (g - p.frame) * PAGESIZE;
+          changed = true;
+          break;
+        }
+      }
+    }
+    if (changed) out.first = out.list[0]!.code;
+  }
+
   /** The frame holding `phys` if it is inside RAM, else -1 (range findings name it when they can). */
   private frameIfRam(phys: number): Frame | -1 {
     return phys < this.ramBytes ? (Math.floor(phys / PAGESIZE) as Frame) : -1;
@@ -294,7 +336,27 @@ export class CheckedDmaPort implements DmaPort {
    * (op) unless the policy blocks, withdraws the announcement and re-checks the epochs. All spans are
    * checked before any byte moves: an access is all-or-nothing.
    */
-  private run(spans: readonly Span[], op: () => void): DmaResult {
+  /**
+   * An ISA DMA channel's access (the worker's 8237 model, src/isa/channel.ts): `pieces` in memory
+   * order, `data` their bytes in the same order (filled for a read, taken for a write).
+   */
+  isaAccess(pieces: readonly SgElement[], write: boolean, data: Uint8Array, isa: IsaAccess): DmaResult {
+    const spans = pieces.map((e) => ({ phys: e.phys, length: e.length, write }));
+    return this.run(
+      spans,
+      () => {
+        let off = 0;
+        for (const e of pieces) {
+          if (write) this.v.ram.set(data.subarray(off, off + e.length), e.phys);
+          else data.set(this.v.ram.subarray(e.phys, e.phys + e.length), off);
+          off += e.length;
+        }
+      },
+      isa,
+    );
+  }
+
+  private run(spans: readonly Span[], op: () => void, isa?: IsaAccess): DmaResult {
     if (this.active) throw new RangeError('a DMA access was started from inside another DMA access (device code re-entered the port)');
     if (spans.length > AR_MAX_SPANS) throw new RangeError(`a DMA access has at most ${AR_MAX_SPANS} spans (scatter-gather elements), got ${spans.length}`);
     let bytesR = 0;
@@ -310,13 +372,13 @@ export class CheckedDmaPort implements DmaPort {
     if (bytesR + bytesW === 0) return OK_EMPTY;
     this.active = true;
     try {
-      return this.checked(spans, op, bytesR, bytesW);
+      return this.checked(spans, op, bytesR, bytesW, isa);
     } finally {
       this.active = false;
     }
   }
 
-  private checked(spans: readonly Span[], op: () => void, bytesR: number, bytesW: number): DmaResult {
+  private checked(spans: readonly Span[], op: () => void, bytesR: number, bytesW: number, isa: IsaAccess | undefined): DmaResult {
     const v = this.v;
     const c = v.control;
     const ctx = Atomics.load(c, dcbIndex(v, this.device, DCB.DRIVER));
@@ -338,6 +400,14 @@ export class CheckedDmaPort implements DmaPort {
       else if (end > this.ramBytes) ranges.add('dma-outside-memory', s, Math.max(s.phys, this.ramBytes), -1, 0, -1);
     }
     if (ranges.first !== undefined) return this.finish(spans, ranges, NONE, false, mode, ctx, 0, 0, 0);
+    // An ISA counter that wrapped inside its page: the hardware would put the bytes at the start of
+    // the page. Reported; blocked, or (under 'allow') let through with the frame checks below.
+    const wrap = isa && isa.wrapAt >= 0 ? isa : undefined;
+    if (wrap && mode !== VIOLATION_MODE.allow) {
+      const w = this.findings.reset();
+      w.add('dma-boundary', spans[0]!, wrap.wrapAt, this.frameIfRam(wrap.wrapAt), 0, -1, wrap.boundary);
+      return this.finish(spans, w, NONE, false, mode, ctx, 0, 0, 0);
+    }
 
     const n = this.walk(spans);
     const frames = this.frames;
@@ -351,6 +421,7 @@ export class CheckedDmaPort implements DmaPort {
         const f = frames[i]! as Frame;
         this.classify(pre, ctx, spans[spanOf[i]!]!, f, epochOf(v, f));
       }
+      if (isa) this.widthDiagnosis(pre, ctx);
       if (pre.first !== undefined) return this.finish(spans, pre, NONE, false, mode, ctx, 0, 0, n);
     }
 
@@ -360,6 +431,7 @@ export class CheckedDmaPort implements DmaPort {
     const epochs = this.epochs;
     const valid = this.valid;
     const found = this.findings.reset();
+    if (wrap) found.add('dma-boundary', spans[0]!, wrap.wrapAt, this.frameIfRam(wrap.wrapAt), 0, -1, wrap.boundary);
     this.record.open(spans, this.command);
     for (let i = 0; i < n; i++) {
       const f = frames[i]! as Frame;
@@ -368,6 +440,7 @@ export class CheckedDmaPort implements DmaPort {
       epochs[i] = e;
       valid[i] = this.classify(found, ctx, spans[spanOf[i]!]!, f, e) ? 1 : 0;
     }
+    if (isa) this.widthDiagnosis(found, ctx);
     const proceed = found.first === undefined || mode === VIOLATION_MODE.allow;
     if (proceed) {
       try {
@@ -436,6 +509,7 @@ export class CheckedDmaPort implements DmaPort {
           command: this.command,
           access: p.s.phys,
           detail: p.detail,
+          detail2: p.detail2 ?? 0,
         },
         this.claimNote,
       );

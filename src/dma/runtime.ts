@@ -9,7 +9,7 @@
  * Atomics.wait.
  */
 
-import type { DeviceModel, InterruptLine, Registers } from '../device-api.js';
+import type { DeviceModel, InterruptLine, Registers, WakeSource } from '../device-api.js';
 import { DCB, DEVICE_REGS, DEVICE_STATE, dcbIndex, type SharedViews } from '../layout.js';
 import { kindWord, type TraceWriter } from '../trace.js';
 
@@ -65,6 +65,33 @@ export class SharedInterrupt implements InterruptLine {
     // sees the level also sees the count.
     Atomics.store(c, dcbIndex(this.v, this.device, DCB.IRQ), 1);
     Atomics.notify(c, dcbIndex(this.v, this.device, DCB.IRQ));
+  }
+}
+
+/**
+ * The device's wake word as a wait primitive for device code inside a command: the host bumps it
+ * for every doorbell and control request, and for every reprogramming of the ISA DMA controllers.
+ */
+export class SharedWake implements WakeSource {
+  private readonly at: number;
+  private readonly progressAt: number;
+  constructor(
+    private readonly v: SharedViews,
+    device: number,
+  ) {
+    this.at = dcbIndex(v, device, DCB.WAKE);
+    this.progressAt = dcbIndex(v, device, DCB.PROGRESS);
+  }
+
+  token(): number {
+    return Atomics.load(this.v.control, this.at);
+  }
+
+  wait(token: number, timeoutMs: number): void {
+    // The worker may block; bounded by the caller's timeout, so a lost wake-up costs at most that.
+    Atomics.wait(this.v.control, this.at, token, timeoutMs);
+    // Waiting for the driver (a masked channel) is not hanging: the device answered its wake source.
+    Atomics.add(this.v.control, this.progressAt, 1);
   }
 }
 

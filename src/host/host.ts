@@ -314,6 +314,18 @@ export class DeviceHost {
     return Atomics.load(this.v.control, dcbIndex(this.v, dev.id, DCB.DRIVER));
   }
 
+  /** Bumps every live device's wake word (the ISA DMA controllers changed). */
+  wakeAll(): void {
+    const c = this.v.control;
+    for (const d of this.slots) {
+      if (!d || d.dead) continue;
+      const at = dcbIndex(this.v, d.id, DCB.WAKE);
+      // A device waiting on its wake word (the loop, or a model inside a command) re-checks its state.
+      Atomics.add(c, at, 1);
+      Atomics.notify(c, at);
+    }
+  }
+
   /** Devices attached now. */
   live(): DeviceRef[] {
     return this.slots.filter((d): d is Device => d !== undefined && !d.dead).map((d) => d.ref);

@@ -773,6 +773,36 @@ export class MemoryCore {
   }
 
   /**
+   * `n` bytes of a committed page from offset `off` (within the page), as a CPU read would see them,
+   * changing nothing — no page-in, no P_ACC, no pager step: from the frame when present, else from
+   * the saved copy, else zeros (a page never written; a PD_NOINIT one's contents are undefined, and
+   * zeros are as good as any). For a service that must decide from guest memory before it acts and
+   * change nothing if it fails: VDMAD reads an EDDS (vdmad.ts).
+   */
+  peekBytes(page: LinPage, off: number, n: number): Uint8Array {
+    if (off < 0 || n < 0 || off + n > PAGESIZE) throw new RangeError(`dmasim internal: peekBytes(${off}, ${n}) leaves the page`);
+    if (this.isPresent(page)) {
+      const at = frameBase(this.frameOfPage(page)) + off;
+      return this.shared.ram.slice(at, at + n);
+    }
+    const saved = this.backing.get(page);
+    return saved ? saved.slice(off, off + n) : new Uint8Array(n);
+  }
+
+  /**
+   * The lock just taken on `page` will be released by a service that dirties the page first: VDMAD's
+   * Unlock_DMA_Region and Scatter_Unlock touch every page before _LinPageUnLock (§5.5), because a
+   * device's writes never set P_DIRTY. A device may therefore write into the page meanwhile without
+   * the pager losing the write, and the frame carries FF.MARKDIRTY for as long as it stays locked
+   * (unlockFrame clears it at count 0) — the PTE stays clean until the unlock dirties it, so
+   * `_No_Dirty` / DMA_SL_Dont_Dirty unlocks leave it clean. Fixed and no-pager frames need no mark.
+   */
+  dirtiedAtUnlock(page: LinPage): void {
+    if (this.pinfo[page]! & (PI.FIXED | PI.NOPAGER) || !this.isLocked(page)) return;
+    setFrameFlags(this.shared, this.frameOfPage(page), FF.MARKDIRTY);
+  }
+
+  /**
    * Is an alias page alive: is its original still in the tenure the alias was made in — and, for an
    * alias of an alias, is that one alive too? A dead alias maps a frame that is no longer its
    * original's (or no longer locked for it): it must not be read, written, handed out or unlocked.

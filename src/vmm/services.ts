@@ -221,7 +221,12 @@ export class Vmm implements VmmServices {
     }
   }
 
-  private handout(f: Frame, page: LinPage | -1, service: string): void {
+  /**
+   * Records that this driver context was told frame `f`'s physical address (a hand-out: a device
+   * bound to the driver may DMA to it while the lock it was given under lasts). Also VDMAD's
+   * (vdmad.ts): the addresses its services return are the same driver's hand-outs, made the same way.
+   */
+  handout(f: Frame, page: LinPage | -1, service: string): void {
     recordHandout(this.core.shared, this.ctx, f);
     this.core.history.record('handout', f, epochOf(this.core.shared, f), this.ctx, page, service);
   }
