@@ -85,7 +85,11 @@ export interface IsaDmaResult {
   readonly bytes: number;
   /** The channel reached terminal count with this request (it then reloaded, or masked itself). */
   readonly tc: boolean;
-  /** The channel cannot serve DREQ now: masked, at TC without auto-init, not a DMA channel, or cut off by its cascade. */
+  /**
+   * The channel cannot serve DREQ now: masked, at TC without auto-init, not a DMA channel, or cut
+   * off by its cascade. DREQ stays asserted (it shows in the status register) until a later request
+   * is served or the device calls `release`.
+   */
   readonly waiting: boolean;
   /** The transfer was refused by the DMA checks (nothing moved, the channel did not advance). */
   readonly violation?: ViolationCode;
@@ -105,6 +109,8 @@ export interface IsaDma {
    * words, low byte first; `bytes` must then be even.
    */
   request(channel: number, bytes: number, produce: (out: Uint8Array) => void, consume: (data: Uint8Array) => void): IsaDmaResult;
+  /** Drops DREQ on `channel` (a request that waited is withdrawn: the device stopped asking). */
+  release(channel: number): void;
 }
 
 /**

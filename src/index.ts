@@ -7,7 +7,8 @@
 export { createSimulator } from './simulator.js';
 export type { Simulator, SimulatorOptions, DriverContext, PagerControl, OutstandingLock, TraceControl } from './simulator.js';
 export type { VmmServices } from './vmm/services.js';
-export type { VdmadServices } from './vmm/vdmad.js';
+export type { VdmadServices, VdmadError, VdmadErrorCode, VdmadService } from './vmm/vdmad.js';
+export { SCATTER_LOCK } from './vmm/vdmad.js';
 export { NUL_PAGE_HANDLE, SYS_VM_HANDLE } from './vmm/services.js';
 export type { Cpu } from './cpu.js';
 export type { PagerPolicy, PagerStats } from './vmm/core.js';

@@ -45,7 +45,10 @@ export function createIsaAudio({ isaDma, regs, irq, wake }: DeviceContext): Devi
         if (r.violation && r.transfers === 0) return ERROR.DMA_REFUSED;
         if (r.waiting) {
           regs.write(REG.STATUS, STATUS.BUSY | STATUS.WAITING);
-          if (stopped()) return ERROR.NONE;
+          if (stopped()) {
+            isaDma.release(channel);
+            return ERROR.NONE;
+          }
           wake.wait(token, WAIT_SLICE_MS);
           continue;
         }

@@ -51,18 +51,22 @@ export class IsaDmaChannels implements IsaDma {
     const bit = 1 << (channel & 3);
     const mode = Atomics.load(c, isaChannelIndex(v, channel, ISA_CH.MODE));
     const type: IsaDmaResult['type'] = (mode & DMA_MODE.TYPE) === DMA_MODE.WRITE ? 'write' : (mode & DMA_MODE.TYPE) === DMA_MODE.READ ? 'read' : 'verify';
-    if (!this.canServe(channel, ctl, bit, mode)) return waiting(type);
     const want = bytes / width;
     if (want === 0) return { type, transfers: 0, bytes: 0, tc: false, waiting: false };
-
     const statusAt = isaControllerIndex(v, ctl, ISA_CTL.STATUS);
-    // DREQ pending (status bits 4–7) while the request is being served.
+    // DREQ asserted (status bits 4–7): held while the channel cannot serve it, dropped once served.
     Atomics.or(c, statusAt, bit << 4);
+    if (!this.canServe(channel, ctl, bit, mode)) return waiting(type);
     try {
       return this.serve(channel, ctl, bit, mode, type, width, want, produce, consume);
     } finally {
       Atomics.and(c, statusAt, ~(bit << 4));
     }
+  }
+
+  release(channel: number): void {
+    if (!Number.isInteger(channel) || channel < 0 || channel > 7) throw new RangeError(`no DMA channel ${String(channel)} (0…7)`);
+    Atomics.and(this.v.control, isaControllerIndex(this.v, channel >> 2, ISA_CTL.STATUS), ~((1 << (channel & 3)) << 4));
   }
 
   /** Can the channel answer DREQ now? */
