@@ -319,6 +319,13 @@ export class ReportSink {
       }
       meant = given ?? ended ?? now;
     }
+    if (code === 'dma-address-width' && r.detail2 !== 0) {
+      // An ISA channel's 24-bit address: the stacks of the hand-out the driver meant, above 16 MiB.
+      const intended = h.handout(r.driver, (r.detail2 >>> 0) >>> 12);
+      put(stacks, 'handout', intended?.where);
+      put(stacks, 'lock', intended?.tenure?.where);
+      meant = intended ?? meant;
+    }
     const device = this.ctx.attachment(r.attachment);
     if (device) put(stacks, 'programmed', this.ctx.programmedStack(device.attachment, r.command));
     const detail: Record<string, number> = {};

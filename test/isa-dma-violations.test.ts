@@ -66,7 +66,9 @@ describe('a buffer above 16 MiB', () => {
     startAudio(dev, { channel: 1, block: 4096, total: 4096, record: true });
     expect(await audioDone(dev)).toMatchObject({ error: IA.ERROR.DMA_REFUSED });
     const [v] = sim.violations();
-    expect(v).toMatchObject({ code: 'dma-address-width', physAddr: 0x10000, detail: { addressBits: 24, intended: 0x1010000 } });
+    expect(v).toMatchObject({ code: 'dma-address-width', physAddr: 0x10000, detail: { addressBits: 24, intended: 0x1010000 }, linearPage: high.page });
+    // The report shows where the driver got the address it meant.
+    expect(v!.stacks.handout?.some((l) => l.includes('dma-helpers.ts'))).toBe(true);
     expect(sim.cpu.readBytes(high.lin, 16)).toEqual(new Uint8Array(16));
   });
 });
