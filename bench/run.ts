@@ -1,224 +1,326 @@
 /**
- * Benchmarks (tinybench 6). Every figure is a ratio against a raw baseline measured in the same run,
- * on the same machine, so the numbers travel: "a checked 4 KiB DMA costs N× a raw 4 KiB copy".
+ * `npm run bench`: dmasim's costs against the machine's own limits (tinybench 6, built JavaScript).
+ * Every figure that has a baseline is a ratio against it, measured in the same run on the same
+ * machine, so the numbers travel: "a checked 4 KiB copy moves N× the bytes per second of a raw one".
  *
- *   npm run bench            # table on stdout
- *   npm run bench -- --json  # one JSON document on stdout
+ *   npm run bench                       # table on stdout
+ *   npm run bench -- --json out.json    # and a JSON report (schema: bench/README in the README)
+ *   npm run bench -- --smoke            # a few iterations of everything (CI: it must not rot)
+ *   npm run bench -- --time 1000        # ms per task (default 500)
  *
- * Pairs:
- *  - dma-copy-4k:     CheckedDmaPort.copy of one locked, handed-out page vs Uint8Array.copyWithin.
- *  - dma-fill-64k:    checked 64 KiB fill (16 frames checked) vs Uint8Array.fill.
- *  - lock-unlock:     _LinPageLock + _LinPageUnLock of a resident page vs two raw Atomics.add.
- *  - lock-unlock-1g:  the same on a 1 GiB vs a 16 MiB simulator, ABBA order: per-page costs must
- *                     not grow with memory size (ratio ≈ 1).
- *  - copy-page-table: _CopyPageTable of 16 locked pages vs copying 16 words.
- *  - pager-move:      one pager step (a 4 KiB move or page-out) vs a raw 4 KiB copy.
- *  - doorbell-irq:    copy-engine command round trip (doorbell → worker → interrupt) vs a raw
- *                     postMessage echo round trip to a worker thread.
- *  - trace-on-vs-off-4k: the checked 4 KiB copy with the event trace on vs off (target ≤ 1.1).
- *  - stress-4dev-stacks-now-vs-before: one round of the clean stress loop (bench/stress-loop.ts) on
- *                     4 copy engines under the aggressive pager, stacks captured only where reports
- *                     print them vs on every VMM event (what dmasim did before); < 1 is faster.
+ * Rows (name → what; the README has the targets and the latest table):
+ *  dma-4k/64k/1m-vs-raw        checked DMA copy in a worker vs raw TypedArray.set there (throughput)
+ *  irq-roundtrip-vs-pingpong   doorbell → no-op command → interrupt vs a raw Atomics ping-pong
+ *                              between the same two threads with the same wait policy (latency)
+ *  lock-copy-unlock            _LinPageLock(3) + _CopyPageTable(3) + _LinPageUnLock(3), stacks on
+ *  lock-cost-1g-vs-16m         the same at 1 GiB vs 16 MiB of memory (latency, ABBA)
+ *  pager-moves                 aggressive pager decisions (move or page-out), pages/s
+ *  stress-pages-per-s(-Ndev)   verified pages/s of the clean stress loop (bench/stress-loop.ts),
+ *                              64 KiB transfers, 1 / 2 / 4 copy engines; the best as the headline
+ *  stress-scaling              best of 2 / 4 devices vs 1
+ *  checks-on-vs-off            stress throughput, checks on vs off (SimulatorOptions.checks)
+ *  trace-on-vs-off             stress throughput, event trace on vs off
+ *  trace-on-vs-off-4k          the checked 4 KiB copy, trace on vs off (latency)
+ *  stress-4dev-stacks-now-vs-before  stress round, stacks where reports print them vs on every
+ *                              VMM event (what dmasim did before), latency
+ *  startup-16m, startup-1g     createSimulator to ready with one device attached, ms
  */
 
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import { CheckedDmaPort } from '../src/dma/port.js';
 import { clearHandouts } from '../src/frametable.js';
 import { createShared, dcbIndex, DCB } from '../src/layout.js';
+import { TraceReader, TraceWriter } from '../src/trace.js';
 import { MemoryCore } from '../src/vmm/core.js';
 import { Vmm } from '../src/vmm/services.js';
-import { TraceReader, TraceWriter } from '../src/trace.js';
+import { createSimulator, PAGEMARKDIRTY, PG_SYS, copyEngine as CE, type PhysAddr, type Simulator } from '../src/index.js';
 import { round, setUpLoop } from './stress-loop.js';
-import { createSimulator, PAGECONTIG, PAGEFIXED, PAGEMARKDIRTY, PAGEUSEALIGN, PG_SYS, copyEngine as CE, type PhysAddr, type Simulator } from '../src/index.js';
+import { summarize, type TaskSummary } from './summary.js';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, time: { type: 'string', default: '400' } } });
-const time = Number(values.time);
+const { values } = parseArgs({ options: { json: { type: 'string' }, time: { type: 'string', default: '500' }, smoke: { type: 'boolean', default: false } } });
+const smoke = values.smoke;
+const time = smoke ? 20 : Number(values.time);
+if (!Number.isFinite(time) || time <= 0) {
+  console.error('--time must be a positive number of milliseconds');
+  process.exit(2);
+}
 
-interface Pair {
+export interface Row {
   name: string;
-  /** Task names; with several, the p50s are averaged (ABBA order cancels drift and JIT order). */
-  subject: string[];
-  baseline: string[];
+  unit: 'ops/s' | 'pages/s' | 'us' | 'ms' | 'x';
+  median: number;
+  p99?: number;
+  rme?: number;
+  samples: number;
+  baseline?: { name: string; median: number };
+  ratio?: number;
 }
-const pairs: Pair[] = [];
-const bench = new Bench({ time, warmupTime: 100 });
-const add = (pair: string, subject: [string, () => unknown], baseline: [string, () => unknown]) => {
-  bench.add(subject[0], subject[1]);
-  bench.add(baseline[0], baseline[1]);
-  pairs.push({ name: pair, subject: [subject[0]], baseline: [baseline[0]] });
-};
-/** Subject and baseline measured twice each, in A B B A order. */
-const addAbba = (pair: string, subject: [string, () => () => unknown], baseline: [string, () => () => unknown]) => {
-  const names = { s: [`${subject[0]} (1)`, `${subject[0]} (2)`], b: [`${baseline[0]} (1)`, `${baseline[0]} (2)`] };
-  bench.add(names.s[0]!, subject[1]());
-  bench.add(names.b[0]!, baseline[1]());
-  bench.add(names.b[1]!, baseline[1]());
-  bench.add(names.s[1]!, subject[1]());
-  pairs.push({ name: pair, subject: names.s, baseline: names.b });
-};
+const rows: Row[] = [];
+const r3 = (x: number) => +x.toPrecision(4);
 
-function locked(sim: Simulator, n: number) {
-  const lin = sim.vmm.pageAllocate(n, PG_SYS, 0, 0, 0, 0, null, 0);
-  sim.vmm.linPageLock(lin >>> 12, n, PAGEMARKDIRTY);
-  const ptes = new Uint32Array(n);
-  sim.vmm.copyPageTable(lin >>> 12, n, ptes, 0);
-  return { page: lin >>> 12, phys: [...ptes].map((e) => (e & ~0xfff) >>> 0) };
+/** Runs tasks in one Bench (shared warm-up and machine state) and returns their summaries by name. */
+async function measure(tasks: [string, () => unknown][], opts: { time?: number } = {}): Promise<Record<string, TaskSummary>> {
+  const bench = new Bench({ time: opts.time ?? time, warmupTime: smoke ? 5 : Math.min(100, time), iterations: smoke ? 2 : 16 });
+  for (const [name, fn] of tasks) bench.add(name, fn);
+  await bench.run();
+  return Object.fromEntries(bench.tasks.map((t) => [t.name, summarize(t)]));
 }
 
-// — DMA port, measured on this thread straight over shared memory (a bare VMM, no simulator) —
-const views = createShared({ memoryBytes: 16 << 20, maxDrivers: 1, maxDevices: 1, ringCapacity: 64, traceCapacity: 0 });
-let seq = 0;
-const core = new MemoryCore(views, { seed: 1, pager: 'off', stacks: 'none' }, () => ++seq);
-clearHandouts(views, 0);
-const bare = new Vmm(core, 0);
-const lockedBare = (n: number, flags: number) => {
-  const phys = new Uint32Array(1);
-  const lin = bare.pageAllocate(n, PG_SYS, 0, 0, 0, 0x1000, phys, flags);
-  bare.linPageLock(lin >>> 12, n, PAGEMARKDIRTY);
-  const ptes = new Uint32Array(n);
-  bare.copyPageTable(lin >>> 12, n, ptes, 0);
-  return [...ptes].map((e) => (e & ~0xfff) >>> 0);
-};
-views.control[dcbIndex(views, 0, DCB.DRIVER)] = 0;
-views.control[dcbIndex(views, 0, DCB.ADDRESS_BITS)] = 32;
-const port = new CheckedDmaPort(views, 0);
-const raw = views.ram;
-const two = lockedBare(2, 0);
-const p0 = two[0]! as PhysAddr;
-const p1 = two[1]! as PhysAddr;
-// 64 KiB needs physically contiguous frames: a PAGEUSEALIGN|PAGECONTIG|PAGEFIXED block.
-const c0 = lockedBare(16, PAGEUSEALIGN | PAGECONTIG | PAGEFIXED)[0]! as PhysAddr;
-const sim = await createSimulator({ seed: 1, stacks: false });
-const buf = locked(sim, 18);
-add('dma-copy-4k', ['checked copy 4 KiB', () => port.copy(p0, p1, 4096)], ['raw copyWithin 4 KiB', () => raw.copyWithin(p1, p0, p0 + 4096)]);
-add('dma-fill-64k', ['checked fill 64 KiB', () => port.fill(c0, 65536, 0x5a)], ['raw fill 64 KiB', () => raw.fill(0x5a, c0, c0 + 65536)]);
-
-// — lock / unlock at two memory sizes —
-const words = new Int32Array(new SharedArrayBuffer(64));
-const lockPair = (s: Simulator) => {
-  const lin = s.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, 0);
-  s.vmm.linPageLock(lin >>> 12, 1, 0); // keep it resident with a base lock
-  return () => {
-    s.vmm.linPageLock(lin >>> 12, 1, 0);
-    s.vmm.linPageUnLock(lin >>> 12, 1, 0);
-  };
-};
-const rawPair = () => {
-  Atomics.add(words, 0, 1);
-  Atomics.sub(words, 0, 1);
-};
-add('lock-unlock', ['lock+unlock 16 MiB', lockPair(sim)], ['raw 2× Atomics.add', rawPair]);
-const big = await createSimulator({ memory: 1 << 30, seed: 1, stacks: false });
-addAbba('lock-unlock-1g', ['lock+unlock 1 GiB', () => lockPair(big)], ['lock+unlock 16 MiB', () => lockPair(sim)]);
-
-const ptes = new Uint32Array(16);
-const src16 = new Uint32Array(16).fill(0x1043);
-add('copy-page-table', ['_CopyPageTable 16', () => sim.vmm.copyPageTable(buf.page + 2, 16, ptes, 0)], ['raw 16-word copy', () => ptes.set(src16)]);
-
-// — pager —
-const pagerSim = await createSimulator({ seed: 2, stacks: false, pager: 'off' });
-const pl = pagerSim.vmm.pageAllocate(256, PG_SYS, 0, 0, 0, 0, null, 0);
-pagerSim.cpu.writeBytes(pl, new Uint8Array(256 * 4096).fill(1));
-const scratch = new Uint8Array(8192);
-add('pager-move', ['pager step (move or page-out)', () => pagerSim.pager.step() || pagerSim.cpu.read8(pl + 4096 * ((Math.random() * 256) | 0))], ['raw 4 KiB copy', () => scratch.copyWithin(4096, 0, 4096)]);
-
-// — the event trace: the same checked 4 KiB copy on two bare memories that differ only in tracing
-//   (the traced one drained every 256 copies, as the simulator's timer would) —
-const tracedPort = (() => {
-  const tv = createShared({ memoryBytes: 16 << 20, maxDrivers: 1, maxDevices: 1, ringCapacity: 64, traceCapacity: 4096 });
-  let tseq = 0;
-  const tcore = new MemoryCore(tv, { seed: 1, pager: 'off', stacks: 'none', trace: new TraceWriter(tv, 0) }, () => ++tseq);
-  clearHandouts(tv, 0);
-  const tvmm = new Vmm(tcore, 0);
-  const lin = tvmm.pageAllocate(2, PG_SYS, 0, 0, 0, 0, null, 0);
-  tvmm.linPageLock(lin >>> 12, 2, PAGEMARKDIRTY);
-  const ptes2 = new Uint32Array(2);
-  tvmm.copyPageTable(lin >>> 12, 2, ptes2, 0);
-  tv.control[dcbIndex(tv, 0, DCB.DRIVER)] = 0;
-  tv.control[dcbIndex(tv, 0, DCB.ADDRESS_BITS)] = 32;
-  const reader = new TraceReader(tv, 1024);
-  const tport = new CheckedDmaPort(tv, 0);
-  const [a, b] = [(ptes2[0]! & ~0xfff) >>> 0, (ptes2[1]! & ~0xfff) >>> 0] as PhysAddr[];
-  let n = 0;
-  return () => {
-    tport.copy(a!, b!, 4096);
-    if ((++n & 255) === 0) reader.drain();
-  };
-})();
-addAbba('trace-on-vs-off-4k', ['checked copy 4 KiB, trace on', () => tracedPort], ['checked copy 4 KiB, trace off', () => () => port.copy(p0, p1, 4096)]);
-
-// — stacks: a clean stress-style loop (4 copy engines, aggressive pager) with stacks where reports
-//   print them (now) vs a stack on every VMM event, pager ones included (before) —
-const stacksNow = await createSimulator({ seed: 4, pager: 'aggressive', memory: 64 << 20 });
-const stacksBefore = await createSimulator({ seed: 4, pager: 'aggressive', memory: 64 << 20, stacks: 'all-events' });
-const loopNow = await setUpLoop(stacksNow, 4);
-const loopBefore = await setUpLoop(stacksBefore, 4);
-addAbba('stress-4dev-stacks-now-vs-before', ['stress round, stacks where reported', () => () => round(stacksNow, loopNow)], ['stress round, stacks on every event', () => () => round(stacksBefore, loopBefore)]);
-
-// — device round trip vs a raw postMessage echo —
-const dev = await sim.attachDevice('copy-engine');
-dev.writeReg(CE.REG.SRC, buf.phys[0]!);
-dev.writeReg(CE.REG.DST, buf.phys[1]!);
-dev.writeReg(CE.REG.LENGTH, 64);
-const echo = new Worker('const { parentPort } = require("node:worker_threads"); parentPort.on("message", (m) => parentPort.postMessage(m));', { eval: true });
-const echoOnce = () =>
-  new Promise<void>((resolve) => {
-    echo.once('message', () => resolve());
-    echo.postMessage(1);
-  });
-add(
-  'doorbell-irq',
-  [
-    'copy-engine doorbell → interrupt',
-    async () => {
-      dev.ackInterrupt();
-      dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | CE.CONTROL.IRQ_ENABLE);
-      await dev.waitForInterrupt();
-    },
-  ],
-  ['raw postMessage echo', echoOnce],
-);
-
-await bench.run();
-await sim.close();
-for (const s of [stacksNow, stacksBefore]) {
-  const vs = s.violations();
-  if (vs.length > 0) throw new Error(`the stress loop made ${vs.length} violations: ${s.render(vs[0]!)}`);
-  await s.close();
-}
-await big.close();
-await pagerSim.close();
-await echo.terminate();
-
-const p50 = (names: string[]) => {
-  let sum = 0;
-  for (const n of names) {
-    const r = bench.getTask(n)!.result;
-    if (r.state !== 'completed') return undefined;
-    sum += r.latency.p50;
+/** A rate row: `per` units per operation (1 for ops/s). */
+function rate(name: string, unit: 'ops/s' | 'pages/s', s: TaskSummary, per = 1, baseline?: { name: string; s: TaskSummary; per?: number }): Row {
+  const median = s.opsPerSecond * per;
+  const row: Row = { name, unit, median: r3(median), rme: r3(s.rme), samples: s.samples };
+  if (baseline) {
+    const b = baseline.s.opsPerSecond * (baseline.per ?? per);
+    row.baseline = { name: baseline.name, median: r3(b) };
+    row.ratio = r3(median / b);
   }
-  return sum / names.length;
-};
-const rows = pairs.map((p) => {
-  const s = p50(p.subject);
-  const b = p50(p.baseline);
-  if (s === undefined || b === undefined) return { pair: p.name, error: 'a task did not complete' };
-  const first = bench.getTask(p.subject[0]!)!.result;
-  return {
-    pair: p.name,
-    subject: p.subject[0]!.replace(/ \(1\)$/, ''),
-    subjectP50Us: +(s * 1000).toFixed(3),
-    baseline: p.baseline[0]!.replace(/ \(1\)$/, ''),
-    baselineP50Us: +(b * 1000).toFixed(3),
-    ratio: +(s / b).toFixed(2),
-    subjectRme: first.state === 'completed' ? +first.latency.rme.toFixed(2) : null,
-    samples: first.state === 'completed' ? first.latency.samplesCount : 0,
-  };
-});
-if (values.json) {
-  console.log(JSON.stringify({ schemaVersion: 1, node: process.version, time, results: rows }, null, 2));
-} else {
-  console.table(rows);
+  return row;
 }
+
+/** A latency row (µs), ratio = ours / baseline's latency. */
+function latency(name: string, s: TaskSummary, baseline?: { name: string; medianUs: number }): Row {
+  const row: Row = { name, unit: 'us', median: r3(s.medianUs), p99: r3(s.p99Us), rme: r3(s.rme), samples: s.samples };
+  if (baseline) {
+    row.baseline = { name: baseline.name, median: r3(baseline.medianUs) };
+    row.ratio = r3(s.medianUs / baseline.medianUs);
+  }
+  return row;
+}
+
+// ——— dma-*-vs-raw: in a worker ———
+{
+  const sizes = [4096, 65536, 1 << 20];
+  const w = new Worker(new URL('./dma-worker.js', import.meta.url), { workerData: { time, sizes } });
+  const res = await new Promise<Record<string, TaskSummary>>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  await w.terminate();
+  for (const [size, label] of [
+    [4096, '4k'],
+    [65536, '64k'],
+    [1 << 20, '1m'],
+  ] as const) {
+    rows.push(rate(`dma-${label}-vs-raw`, 'ops/s', res[`checked ${size}`]!, 1, { name: `raw TypedArray.set ${label}`, s: res[`raw ${size}`]! }));
+  }
+}
+
+// ——— irq-roundtrip-vs-pingpong ———
+{
+  const sim = await createSimulator({ seed: 1 });
+  const dev = await sim.attachDevice('copy-engine');
+  dev.writeReg(CE.REG.LENGTH, 0); // a no-op command: DONE and the interrupt at once
+  // The raw baseline: the same wait policy as the device loop (spin 2000 loads, then Atomics.wait)
+  // on a worker, and Atomics.waitAsync on the main thread.
+  const words = new Int32Array(new SharedArrayBuffer(16));
+  const pong = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const w = workerData; let seen = 0;
+     for (;;) {
+       let i = 0; while (i < 2000 && Atomics.load(w, 0) === seen) i++;
+       if (i === 2000) Atomics.wait(w, 0, seen, 500);
+       const now = Atomics.load(w, 0); if (now === seen) continue; seen = now;
+       Atomics.store(w, 1, seen); Atomics.notify(w, 1);
+     }`,
+    { eval: true, workerData: words },
+  );
+  let n = 0;
+  const ping = async () => {
+    n++;
+    Atomics.store(words, 0, n);
+    Atomics.notify(words, 0);
+    while (Atomics.load(words, 1) !== n) {
+      const r = Atomics.waitAsync(words, 1, n - 1, 1000);
+      if (r.async) await r.value;
+    }
+  };
+  const res = await measure([
+    [
+      'irq',
+      async () => {
+        dev.ackInterrupt();
+        dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | CE.CONTROL.IRQ_ENABLE);
+        await dev.waitForInterrupt();
+      },
+    ],
+    ['pingpong', ping],
+  ]);
+  rows.push(latency('irq-roundtrip-vs-pingpong', res.irq!, { name: 'raw Atomics ping-pong', medianUs: res.pingpong!.medianUs }));
+  await pong.terminate();
+  await sim.close();
+}
+
+// ——— lock-copy-unlock, and its cost at 1 GiB vs 16 MiB ———
+const lockCycle = (s: Simulator) => {
+  const lin = s.vmm.pageAllocate(3, PG_SYS, 0, 0, 0, 0, null, 0);
+  const page = lin >>> 12;
+  const ptes = new Uint32Array(3);
+  return () => {
+    s.vmm.linPageLock(page, 3, 0);
+    s.vmm.copyPageTable(page, 3, ptes, 0);
+    s.vmm.linPageUnLock(page, 3, 0);
+  };
+};
+{
+  const small = await createSimulator({ seed: 1 });
+  const big = await createSimulator({ seed: 1, memory: 1 << 30 });
+  const a = lockCycle(small);
+  const b = lockCycle(big);
+  const res = await measure([
+    ['16m (1)', a],
+    ['1g (1)', b],
+    ['1g (2)', b],
+    ['16m (2)', a],
+  ]);
+  rows.push(rate('lock-copy-unlock', 'ops/s', res['16m (1)']!));
+  const avg = (x: TaskSummary, y: TaskSummary): TaskSummary => ({ ...x, medianUs: (x.medianUs + y.medianUs) / 2, p99Us: Math.max(x.p99Us, y.p99Us), opsPerSecond: (x.opsPerSecond + y.opsPerSecond) / 2 });
+  rows.push(latency('lock-cost-1g-vs-16m', avg(res['1g (1)']!, res['1g (2)']!), { name: 'lock-copy-unlock at 16 MiB', medianUs: avg(res['16m (1)']!, res['16m (2)']!).medianUs }));
+  await small.close();
+  await big.close();
+}
+
+// ——— pager-moves ———
+{
+  const sim = await createSimulator({ seed: 2, stacks: true, pager: 'off' });
+  const pages = 256;
+  const lin = sim.vmm.pageAllocate(pages, PG_SYS, 0, 0, 0, 0, null, 0);
+  const fill = new Uint8Array(pages * 4096).fill(1);
+  sim.cpu.writeBytes(lin, fill);
+  // Each operation: touch every page back in (so all are candidates), then one pager pass.
+  const touch = () => {
+    for (let p = 0; p < pages; p++) sim.cpu.read8(lin + p * 4096);
+  };
+  const bench = new Bench({ time, warmupTime: smoke ? 5 : Math.min(100, time), iterations: smoke ? 2 : 16 });
+  bench.add('pass', () => void sim.pager.pass(), { beforeEach: touch });
+  await bench.run();
+  rows.push(rate('pager-moves', 'pages/s', summarize(bench.tasks[0]!), pages));
+  await sim.close();
+}
+
+// ——— the stress loop: pages/s at 1 / 2 / 4 devices, checks and trace on vs off ———
+async function stressRate(devices: number, opts: { checks?: boolean; trace?: boolean; stacks?: boolean | 'all-events' } = {}) {
+  const sim = await createSimulator({ seed: 4, pager: 'aggressive', memory: 64 << 20, ...opts });
+  const loop = await setUpLoop(sim, devices);
+  // An async function, so tinybench awaits each round (a plain function returning a promise would
+  // be timed as synchronous, and rounds would overlap).
+  return {
+    sim,
+    run: async () => {
+      await round(sim, loop);
+    },
+    pagesPerRound: devices * 16,
+  };
+}
+async function closeClean(...sims: Simulator[]): Promise<void> {
+  for (const s of sims) {
+    const vs = s.violations();
+    if (vs.length > 0) throw new Error(`the stress loop made ${vs.length} violations: ${s.render(vs[0]!)}`);
+    await s.close();
+  }
+}
+{
+  const byDevices: Record<number, Row> = {};
+  for (const d of [1, 2, 4]) {
+    const s = await stressRate(d);
+    const res = await measure([['round', s.run]]);
+    byDevices[d] = rate(`stress-pages-per-s-${d}dev`, 'pages/s', res.round!, s.pagesPerRound);
+    rows.push(byDevices[d]);
+    await closeClean(s.sim);
+  }
+  const best = [1, 2, 4].map((d) => byDevices[d]!).reduce((a, b) => (b.median > a.median ? b : a));
+  rows.push({ ...best, name: 'stress-pages-per-s' });
+  const multi = Math.max(byDevices[2]!.median, byDevices[4]!.median);
+  rows.push({ name: 'stress-scaling', unit: 'x', median: r3(multi / byDevices[1]!.median), samples: byDevices[1]!.samples, baseline: { name: 'stress-pages-per-s-1dev', median: byDevices[1]!.median }, ratio: r3(multi / byDevices[1]!.median) });
+
+  const on = await stressRate(2);
+  const off = await stressRate(2, { checks: false });
+  const res = await measure([
+    ['on (1)', on.run],
+    ['off (1)', off.run],
+    ['off (2)', off.run],
+    ['on (2)', on.run],
+  ]);
+  rows.push(rate('checks-on-vs-off', 'pages/s', res['on (1)']!, on.pagesPerRound, { name: 'stress loop, checks off', s: res['off (1)']! }));
+  await closeClean(on.sim, off.sim);
+
+  const tOn = await stressRate(2);
+  const tOff = await stressRate(2, { trace: false });
+  const tres = await measure([
+    ['on', tOn.run],
+    ['off', tOff.run],
+  ]);
+  rows.push(rate('trace-on-vs-off', 'pages/s', tres.on!, tOn.pagesPerRound, { name: 'stress loop, trace off', s: tres.off! }));
+  await closeClean(tOn.sim, tOff.sim);
+
+  const now = await stressRate(4);
+  const before = await stressRate(4, { stacks: 'all-events' });
+  const sres = await measure([
+    ['now', now.run],
+    ['before', before.run],
+  ]);
+  rows.push(latency('stress-4dev-stacks-now-vs-before', sres.now!, { name: 'stress round, a stack on every VMM event', medianUs: sres.before!.medianUs }));
+  await closeClean(now.sim, before.sim);
+}
+
+// ——— trace-on-vs-off-4k: the checked 4 KiB copy on two bare memories that differ only in tracing ———
+{
+  const port4k = (traceCapacity: number) => {
+    const v = createShared({ memoryBytes: 16 << 20, maxDrivers: 1, maxDevices: 1, ringCapacity: 64, traceCapacity });
+    let seq = 0;
+    const core = new MemoryCore(v, { seed: 1, pager: 'off', stacks: 'none', trace: new TraceWriter(v, 0) }, () => ++seq);
+    clearHandouts(v, 0);
+    const vmm = new Vmm(core, 0);
+    const lin = vmm.pageAllocate(2, PG_SYS, 0, 0, 0, 0, null, 0);
+    vmm.linPageLock(lin >>> 12, 2, PAGEMARKDIRTY);
+    const ptes = new Uint32Array(2);
+    vmm.copyPageTable(lin >>> 12, 2, ptes, 0);
+    v.control[dcbIndex(v, 0, DCB.ADDRESS_BITS)] = 32;
+    const reader = traceCapacity > 0 ? new TraceReader(v, 1024) : undefined;
+    const port = new CheckedDmaPort(v, 0);
+    const a = (ptes[0]! & ~0xfff) as PhysAddr;
+    const b = (ptes[1]! & ~0xfff) as PhysAddr;
+    let n = 0;
+    // Drained every 256 copies, as the simulator's timer would.
+    return () => {
+      port.copy(a, b, 4096);
+      if (reader && (++n & 255) === 0) reader.drain();
+    };
+  };
+  const on = port4k(4096);
+  const off = port4k(0);
+  const res = await measure([
+    ['on (1)', on],
+    ['off (1)', off],
+    ['off (2)', off],
+    ['on (2)', on],
+  ]);
+  const m = (x: string, y: string) => ({ ...res[x]!, medianUs: (res[x]!.medianUs + res[y]!.medianUs) / 2 });
+  rows.push(latency('trace-on-vs-off-4k', m('on (1)', 'on (2)'), { name: 'checked copy 4 KiB, trace off', medianUs: m('off (1)', 'off (2)').medianUs }));
+}
+
+// ——— startup ———
+for (const [name, memory] of [
+  ['startup-16m', 16 << 20],
+  ['startup-1g', 1 << 30],
+] as const) {
+  const samples: number[] = [];
+  for (let i = 0; i < (smoke ? 1 : 5); i++) {
+    const t = performance.now();
+    const sim = await createSimulator({ memory });
+    await sim.attachDevice('copy-engine');
+    samples.push(performance.now() - t);
+    await sim.close();
+  }
+  samples.sort((a, b) => a - b);
+  rows.push({ name, unit: 'ms', median: r3(samples[samples.length >> 1]!), p99: r3(samples[samples.length - 1]!), samples: samples.length });
+}
+
+const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version };
+console.table(rows.map((r) => ({ name: r.name, unit: r.unit, median: r.median, p99: r.p99 ?? '', rme: r.rme ?? '', samples: r.samples, baseline: r.baseline ? `${r.baseline.name} ${r.baseline.median}` : '', ratio: r.ratio ?? '' })));
+console.log(`machine: ${machine.cpus} × ${machine.model}, Node ${machine.node}${smoke ? ' (smoke run: numbers mean nothing)' : ''}`);
+if (values.json) writeFileSync(values.json, JSON.stringify({ schemaVersion: 1, machine, smoke, timeMs: time, results: rows }, null, 2) + '\n');

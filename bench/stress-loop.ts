@@ -45,10 +45,12 @@ const descView = new DataView(descBytes.buffer);
 /** One transfer on one device; returns the pages verified. Throws on any lost byte. */
 export async function cycle(sim: Simulator, d: LoopDevice): Promise<number> {
   const { drv, dev } = d;
-  drv.vmm.linPageLock(d.src >>> 12, PAGES, PAGEMARKDIRTY);
-  drv.vmm.linPageLock(d.dst >>> 12, PAGES, PAGEMARKDIRTY);
-  drv.vmm.copyPageTable(d.src >>> 12, PAGES, ptes.subarray(0, PAGES), 0);
-  drv.vmm.copyPageTable(d.dst >>> 12, PAGES, ptes.subarray(PAGES), 0);
+  const ok =
+    drv.vmm.linPageLock(d.src >>> 12, PAGES, PAGEMARKDIRTY) &&
+    drv.vmm.linPageLock(d.dst >>> 12, PAGES, PAGEMARKDIRTY) &&
+    drv.vmm.copyPageTable(d.src >>> 12, PAGES, ptes.subarray(0, PAGES), 0) &&
+    drv.vmm.copyPageTable(d.dst >>> 12, PAGES, ptes.subarray(PAGES), 0);
+  if (!ok) throw new Error(`the stress driver's lock or _CopyPageTable failed: ${JSON.stringify(drv.vmm.lastError)}`);
   for (let i = 0; i < PAGES; i++) {
     descView.setUint32(i * 16, ptes[i]! & ~0xfff, true);
     descView.setUint32(i * 16 + 4, ptes[PAGES + i]! & ~0xfff, true);
@@ -61,7 +63,7 @@ export async function cycle(sim: Simulator, d: LoopDevice): Promise<number> {
   dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | CE.CONTROL.SG | CE.CONTROL.IRQ_ENABLE);
   await dev.waitForInterrupt();
   const got = sim.cpu.readBytes(d.dst, PAGES * 4096);
-  for (let i = 0; i < got.length; i += 997) if (got[i] !== d.pattern[i]) throw new Error(`byte ${i} lost`);
+  for (let i = 0; i < got.length; i += 997) if (got[i] !== d.pattern[i]) throw new Error(`byte ${i} lost: got ${got[i]}, want ${d.pattern[i]}; engine STATUS ${dev.readReg(CE.REG.STATUS)} ERROR ${dev.readReg(CE.REG.ERROR)} BYTES_DONE ${dev.readReg(CE.REG.BYTES_DONE)}; ${sim.violations().length} violations`);
   drv.vmm.linPageUnLock(d.src >>> 12, PAGES, 0);
   drv.vmm.linPageUnLock(d.dst >>> 12, PAGES, 0);
   // The next cycle must see the copy land again.

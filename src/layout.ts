@@ -61,8 +61,13 @@ export const H = {
   TRACE_CAPACITY: 19,
   /** Word index of the ISA DMA region (the two 8237 controllers). */
   ISA: 20,
+  /**
+   * 1: DMA ports move bytes without any check (SimulatorOptions.checks false) — only for the
+   * benchmark that measures what the checks cost. Set before any device attaches.
+   */
+  UNCHECKED: 21,
 } as const;
-export const HEADER_WORDS = 21;
+export const HEADER_WORDS = 22;
 
 /**
  * Frame-table entry. In-flight DMA is one bit per device slot, INFLIGHT + (slot >> 5), bit

@@ -50,6 +50,11 @@ export interface SimulatorOptions {
   /** Violation and fault records kept in full; beyond, they are only counted. Default 1000. */
   maxRecords?: number;
   /**
+   * `false` turns every DMA check off: ports move bytes and check nothing. Only for measuring what
+   * the checks cost (the benchmark's `checks-on-vs-off`); never in a test. Default true.
+   */
+  checks?: boolean;
+  /**
    * The event trace: `false` records nothing; `true` (default) or `{ capacity, keep }`: `capacity`
    * events per producer ring in shared memory (a power of two, default 4096; the main thread and each device slot
    * have one), `keep` events in the drained log (default 65 536).
@@ -330,6 +335,9 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   const maxRecords = options.maxRecords ?? 1000;
   if (!Number.isInteger(maxRecords) || maxRecords < 0) throw new SimulatorError(`maxRecords must be a non-negative integer, got ${String(maxRecords)}`);
   Atomics.store(shared.control, H.ON_VIOLATION, VIOLATION_MODE[onViolation]);
+  if (options.checks !== undefined && typeof options.checks !== 'boolean') throw new SimulatorError(`checks must be a boolean, got ${String(options.checks)}`);
+  // Before any device worker exists: every port reads it once, at construction.
+  Atomics.store(shared.control, H.UNCHECKED, options.checks === false ? 1 : 0);
   const reader = new TraceReader(shared, trace.keep);
   // The main thread's ring is drained by the main thread itself as it fills.
   const mainTrace = new TraceWriter(shared, 0, () => reader.drain());
