@@ -139,6 +139,11 @@ export const DCB = {
   ADDRESS_BITS: 10,
   /** No-crossing boundary in bytes (0 = none). */
   BOUNDARY: 11,
+  /**
+   * 1 while the worker's loop is (about to be) parked in Atomics.wait on WAKE: the host notifies
+   * only then. A notify is a futex wake-up of tens of microseconds; a spinning worker needs none.
+   */
+  PARKED: 12,
   REGS: 32,
 } as const;
 export const DCB_STRIDE = 64;

@@ -147,7 +147,14 @@ export class DeviceLoop {
       }
       let i = 0;
       while (i < SPIN && Atomics.load(c, at(DCB.WAKE)) === wake) i++;
-      if (i === SPIN) Atomics.wait(c, at(DCB.WAKE), wake, WAIT_SLICE_MS);
+      if (i === SPIN) {
+        // PARKED before the wait's own comparison of WAKE (both seq-cst), against the host's bump of
+        // WAKE before its load of PARKED (DeviceHost wake): either the host sees PARKED and
+        // notifies, or the wait sees the new WAKE and returns at once — a wake-up is never lost.
+        Atomics.store(c, at(DCB.PARKED), 1);
+        Atomics.wait(c, at(DCB.WAKE), wake, WAIT_SLICE_MS);
+        Atomics.store(c, at(DCB.PARKED), 0);
+      }
     }
     Atomics.store(c, at(DCB.STATE), DEVICE_STATE.STOPPED);
   }

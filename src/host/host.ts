@@ -167,10 +167,15 @@ class Device implements DeviceHandle {
     this.wake();
   }
 
-  /** Bumps WAKE and wakes the worker's Atomics.wait (it re-checks RUNG and CTL_PENDING). */
+  /**
+   * Bumps WAKE and, if the worker's loop is parked, wakes its Atomics.wait (it re-checks RUNG and
+   * CTL_PENDING). The bump precedes the load of PARKED (seq-cst), the mirror of the loop's store of
+   * PARKED before its wait (runtime.ts): a spinning worker sees the bump and needs no futex wake-up.
+   */
   private wake(): void {
-    Atomics.add(this.v.control, this.idx(DCB.WAKE), 1);
-    Atomics.notify(this.v.control, this.idx(DCB.WAKE));
+    const c = this.v.control;
+    Atomics.add(c, this.idx(DCB.WAKE), 1);
+    if (Atomics.load(c, this.idx(DCB.PARKED)) !== 0) Atomics.notify(c, this.idx(DCB.WAKE));
   }
 
   async waitForInterrupt(options: { timeoutMs?: number } = {}): Promise<{ count: number }> {
