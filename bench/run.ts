@@ -70,6 +70,22 @@ async function measure(tasks: [string, () => unknown][], opts: { time?: number }
   return Object.fromEntries(bench.tasks.map((t) => [t.name, summarize(t)]));
 }
 
+/** The mean of two summaries of one task (the two halves of an A-B-B-A pair). */
+function mean2(x: TaskSummary, y: TaskSummary): TaskSummary {
+  return { medianUs: (x.medianUs + y.medianUs) / 2, p99Us: Math.max(x.p99Us, y.p99Us), opsPerSecond: (x.opsPerSecond + y.opsPerSecond) / 2, rme: Math.max(x.rme, y.rme), samples: x.samples + y.samples };
+}
+
+/** Measures `a` and `b` in A-B-B-A order (cancels drift and JIT order); returns each one's mean. */
+async function measureAbba(a: () => unknown, b: () => unknown): Promise<[TaskSummary, TaskSummary]> {
+  const res = await measure([
+    ['a (1)', a],
+    ['b (1)', b],
+    ['b (2)', b],
+    ['a (2)', a],
+  ]);
+  return [mean2(res['a (1)']!, res['a (2)']!), mean2(res['b (1)']!, res['b (2)']!)];
+}
+
 /** A rate row: `per` units per operation (1 for ops/s). */
 function rate(name: string, unit: 'ops/s' | 'pages/s', s: TaskSummary, per = 1, baseline?: { name: string; s: TaskSummary; per?: number }): Row {
   const median = s.opsPerSecond * per;
@@ -169,17 +185,9 @@ const lockCycle = (s: Simulator) => {
 {
   const small = await createSimulator({ seed: 1 });
   const big = await createSimulator({ seed: 1, memory: 1 << 30 });
-  const a = lockCycle(small);
-  const b = lockCycle(big);
-  const res = await measure([
-    ['16m (1)', a],
-    ['1g (1)', b],
-    ['1g (2)', b],
-    ['16m (2)', a],
-  ]);
-  rows.push(rate('lock-copy-unlock', 'ops/s', res['16m (1)']!));
-  const avg = (x: TaskSummary, y: TaskSummary): TaskSummary => ({ ...x, medianUs: (x.medianUs + y.medianUs) / 2, p99Us: Math.max(x.p99Us, y.p99Us), opsPerSecond: (x.opsPerSecond + y.opsPerSecond) / 2 });
-  rows.push(latency('lock-cost-1g-vs-16m', avg(res['1g (1)']!, res['1g (2)']!), { name: 'lock-copy-unlock at 16 MiB', medianUs: avg(res['16m (1)']!, res['16m (2)']!).medianUs }));
+  const [atBig, atSmall] = await measureAbba(lockCycle(big), lockCycle(small));
+  rows.push(rate('lock-copy-unlock', 'ops/s', atSmall));
+  rows.push(latency('lock-cost-1g-vs-16m', atBig, { name: 'lock-copy-unlock at 16 MiB', medianUs: atSmall.medianUs }));
   await small.close();
   await big.close();
 }
@@ -239,26 +247,14 @@ async function closeClean(...sims: Simulator[]): Promise<void> {
 
   const on = await stressRate(2);
   const off = await stressRate(2, { checks: false });
-  const res = await measure([
-    ['on (1)', on.run],
-    ['off (1)', off.run],
-    ['off (2)', off.run],
-    ['on (2)', on.run],
-  ]);
-  const avg2 = (x: TaskSummary, y: TaskSummary): TaskSummary => ({ ...x, opsPerSecond: (x.opsPerSecond + y.opsPerSecond) / 2, medianUs: (x.medianUs + y.medianUs) / 2 });
-  rows.push(rate('checks-on-vs-off', 'pages/s', avg2(res['on (1)']!, res['on (2)']!), on.pagesPerRound, { name: 'stress loop, checks off', s: avg2(res['off (1)']!, res['off (2)']!) }));
+  const [checksOn, checksOff] = await measureAbba(on.run, off.run);
+  rows.push(rate('checks-on-vs-off', 'pages/s', checksOn, on.pagesPerRound, { name: 'stress loop, checks off', s: checksOff }));
   await closeClean(on.sim, off.sim);
 
   const tOn = await stressRate(2);
   const tOff = await stressRate(2, { trace: false });
-  const tres = await measure([
-    ['on (1)', tOn.run],
-    ['off (1)', tOff.run],
-    ['off (2)', tOff.run],
-    ['on (2)', tOn.run],
-  ]);
-  const mean = (x: TaskSummary, y: TaskSummary): TaskSummary => ({ ...x, opsPerSecond: (x.opsPerSecond + y.opsPerSecond) / 2, medianUs: (x.medianUs + y.medianUs) / 2 });
-  rows.push(rate('trace-on-vs-off', 'pages/s', mean(tres['on (1)']!, tres['on (2)']!), tOn.pagesPerRound, { name: 'stress loop, trace off', s: mean(tres['off (1)']!, tres['off (2)']!) }));
+  const [traceOn, traceOff] = await measureAbba(tOn.run, tOff.run);
+  rows.push(rate('trace-on-vs-off', 'pages/s', traceOn, tOn.pagesPerRound, { name: 'stress loop, trace off', s: traceOff }));
   await closeClean(tOn.sim, tOff.sim);
 
   const now = await stressRate(4);
@@ -295,16 +291,8 @@ async function closeClean(...sims: Simulator[]): Promise<void> {
       if (reader && (++n & 255) === 0) reader.drain();
     };
   };
-  const on = port4k(4096);
-  const off = port4k(0);
-  const res = await measure([
-    ['on (1)', on],
-    ['off (1)', off],
-    ['off (2)', off],
-    ['on (2)', on],
-  ]);
-  const m = (x: string, y: string) => ({ ...res[x]!, medianUs: (res[x]!.medianUs + res[y]!.medianUs) / 2 });
-  rows.push(latency('trace-on-vs-off-4k', m('on (1)', 'on (2)'), { name: 'checked copy 4 KiB, trace off', medianUs: m('off (1)', 'off (2)').medianUs }));
+  const [on4k, off4k] = await measureAbba(port4k(4096), port4k(0));
+  rows.push(latency('trace-on-vs-off-4k', on4k, { name: 'checked copy 4 KiB, trace off', medianUs: off4k.medianUs }));
 }
 
 // ——— startup ———
