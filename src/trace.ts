@@ -306,7 +306,8 @@ export class TraceReader {
         // Its next event is numbered above its last published one, which is unread (still in its
         // slot) or the last one we consumed.
         const last = unread > 0 ? c[base[p]! + (((state >>> 1) - 1) & (cap - 1)) * TE_STRIDE + TE.SEQ]! : this.lastSeq[p]!;
-        if (last + 1 < watermark) watermark = last + 1;
+        // Sequence numbers are Int32 and wrap after 2^31 events: compare them by difference.
+        if (((last + 1 - watermark) | 0) < 0) watermark = last + 1;
       }
       if (unread > 0) this.active[na++] = p;
     }
@@ -318,13 +319,13 @@ export class TraceReader {
       for (let i = 1; i < na; i++) {
         const p = this.active[i]!;
         const s = c[base[p]! + (read[p]! & (cap - 1)) * TE_STRIDE + TE.SEQ]!;
-        if (s < bestSeq) {
+        if (((s - bestSeq) | 0) < 0) {
           bestSeq = s;
           best = p;
           bi = i;
         }
       }
-      if (bestSeq >= watermark) break;
+      if (((bestSeq - watermark) | 0) >= 0) break;
       this.append(best, base[best]! + (read[best]! & (cap - 1)) * TE_STRIDE);
       this.lastSeq[best] = bestSeq;
       read[best] = (read[best]! + 1) & TR_COUNT_MASK;
