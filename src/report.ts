@@ -179,7 +179,8 @@ export class ReportSink {
   /** The violations kept, in sequence order (drains the ring first). */
   violations(): Violation[] {
     this.drain();
-    return this.list.slice().sort((a, b) => a.seq - b.seq);
+    // By difference: sequence numbers are Int32 and wrap after 2^31.
+    return this.list.slice().sort((a, b) => (a.seq - b.seq) | 0);
   }
 
   counts(): ViolationCounts {
