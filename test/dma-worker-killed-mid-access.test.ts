@@ -1,8 +1,8 @@
 /**
  * A device worker terminated in the middle of a DMA access — by detach (after its 1 s grace) or by
- * the hang watchdog — must not leave the frames' in-flight counts raised: the host lowers exactly
- * what the worker's access record shows still raised, after the worker has exited. Otherwise every
- * later unlock or free of those frames is reported as a false 'unlock-during-dma'.
+ * the hang watchdog — must not leave its in-flight bits set on the frames: the host clears them on
+ * every frame of the worker's recorded access, after the worker has exited. Otherwise every later
+ * unlock or free of those frames is reported as a false 'unlock-during-dma'.
  */
 
 import { describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * Reaching under the public API, for the regression tests that must look at shared-memory words a
- * driver never sees (in-flight counts, device access records, ring cursors) or stand in for a thread
+ * driver never sees (in-flight bits, device access records, ring cursors) or stand in for a thread
  * at an exact point of a protocol. Everything else in the tests goes through src/index.ts.
  */
 

@@ -7,13 +7,14 @@
  *    thread never blocks.
  *  - Control plane: comlink RPC behind `call`, which announces each RPC to the worker's loop and
  *    rejects it if the worker exits, errors or is detached — comlink alone would hang forever.
- *  - Supervision: 'error', 'exit' and fault messages become DeviceFault records; a watchdog reports
- *    a device that leaves a doorbell unserved too long as hung and terminates it. The simulator and
- *    the other devices go on.
- *  - Clean-up after a worker has really exited (its 'exit' event), however it ended: the in-flight
- *    counts its DMA port still had raised are lowered (its access record, src/dma/record.ts), and a
- *    violation-ring slot it had claimed but not published is published as a tombstone (ring.ts), so
- *    neither a false 'unlock-during-dma' nor a wedged ring outlives the device.
+ *  - Supervision: 'error', 'exit' and fault messages become DeviceFault records (in the report
+ *    sink); a watchdog reports a device that owes a doorbell and makes no progress for
+ *    hangTimeoutMs as hung and terminates it. The simulator and the other devices go on.
+ *  - Clean-up after a worker has really exited (its 'exit' event), however it ended: its in-flight
+ *    bits are cleared on every frame of its recorded access (src/dma/record.ts), its trace ring's
+ *    BUSY bit is lowered, and a violation-ring slot it had claimed but not published is published
+ *    as a tombstone (ring.ts), so neither a false 'unlock-during-dma', a stalled trace nor a wedged
+ *    ring outlives the device.
  *  - A handle outlives its device: once detached, every method throws (or rejects with) DeviceError
  *    'detached' — its slot, registers and interrupt line may belong to a newer device by then.
  */
