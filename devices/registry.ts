@@ -1,7 +1,9 @@
 /**
- * The device catalog: what the host needs to know about each kind (register count, which register
- * writes ring the doorbell) and how a worker loads its model. Descriptors carry no device code; the
- * model module is imported only on the device's own worker thread.
+ * The device catalog: each built-in kind's descriptor (register count, which register writes ring
+ * the doorbell, register rules) and how a worker loads its model. Descriptors are data and carry no
+ * device code; the model module is imported only on the device's own worker thread. Custom devices
+ * are not listed here: they are attached by module path or URL (src/host/host.ts), and their worker
+ * sends their descriptor to the host.
  */
 
 import type { DeviceDescriptor, DeviceFactory } from '../src/device-api.js';
@@ -9,27 +11,13 @@ import * as copyEngine from './copy-engine/regs.js';
 import * as testProbe from './test-probe/regs.js';
 import * as isaAudio from './isa-audio/regs.js';
 
-export interface CatalogEntry extends DeviceDescriptor {
+export interface CatalogEntry {
+  readonly descriptor: DeviceDescriptor;
   load(): Promise<DeviceFactory>;
 }
 
 export const catalog: Readonly<Record<string, CatalogEntry>> = {
-  'copy-engine': {
-    kind: 'copy-engine',
-    registers: copyEngine.REGISTER_COUNT,
-    rings: copyEngine.rings,
-    load: async () => (await import('./copy-engine/index.js')).createCopyEngine,
-  },
-  'isa-audio': {
-    kind: 'isa-audio',
-    registers: isaAudio.REGISTER_COUNT,
-    rings: isaAudio.rings,
-    load: async () => (await import('./isa-audio/index.js')).createIsaAudio,
-  },
-  'test-probe': {
-    kind: 'test-probe',
-    registers: testProbe.REGISTER_COUNT,
-    rings: testProbe.rings,
-    load: async () => (await import('./test-probe/index.js')).createTestProbe,
-  },
+  'copy-engine': { descriptor: copyEngine.DEVICE, load: async () => (await import('./copy-engine/index.js')).createCopyEngine },
+  'isa-audio': { descriptor: isaAudio.DEVICE, load: async () => (await import('./isa-audio/index.js')).createIsaAudio },
+  'test-probe': { descriptor: testProbe.DEVICE, load: async () => (await import('./test-probe/index.js')).createTestProbe },
 };

@@ -64,10 +64,19 @@ export interface DmaPort {
   setCommand(command: number): void;
 }
 
-/** The device's register file (32-bit words, shared with the driver). */
+/**
+ * The device's register file (32-bit words, shared with the driver). The device's own reads and
+ * writes are plain: the descriptor's register rules (read-to-clear, write-1-to-clear, …) shape only
+ * what the driver's accesses do. `set` and `clear` are atomic read-modify-writes, so a cause bit the
+ * device sets is never lost to a driver's read-to-clear or write-1-to-clear racing with it.
+ */
 export interface Registers {
   read(index: number): number;
   write(index: number, value: number): void;
+  /** ORs `bits` into the register; returns the value before. */
+  set(index: number, bits: number): number;
+  /** Clears `bits` in the register; returns the value before. */
+  clear(index: number, bits: number): number;
 }
 
 export interface InterruptLine {
@@ -115,13 +124,36 @@ export interface IsaDma {
 
 /**
  * What a device may block on inside a command (worker side; blocking is fine there): a doorbell,
- * a control request, or the driver reprogramming the ISA DMA controllers.
+ * a control request, the driver reprogramming the ISA DMA controllers, or a frame arriving on (or
+ * room appearing in) one of the device's links.
  */
 export interface WakeSource {
   /** A token for "now". */
   token(): number;
   /** Blocks until something changes after `token` was taken, or `timeoutMs` pass. */
   wait(token: number, timeoutMs: number): void;
+}
+
+/**
+ * One end of a device-to-device link (sim.createLink()), opened by the device from its attach
+ * options. Non-blocking; a producer that finds no room decides itself whether to wait (on its wake
+ * source: the consumer wakes it when it frees a slot), or to drop.
+ */
+export interface LinkPort {
+  /** Largest frame the link carries, in bytes. */
+  readonly maxFrame: number;
+  /** Someone holds the other end (a device, or the main thread). */
+  readonly connected: boolean;
+  /** Queues a frame for the other end; false when its queue is full (nothing queued). */
+  send(frame: Uint8Array): boolean;
+  /** Takes the next frame from the other end, or null. */
+  receive(): Uint8Array | null;
+  /** Length of the next frame waiting, or -1 (nothing taken). */
+  peekLength(): number;
+  /** Frames waiting. */
+  pending(): number;
+  /** Counts a frame this end gave up on sending (for the link's statistics). */
+  countDropped(): void;
 }
 
 export interface DeviceContext {
@@ -131,27 +163,77 @@ export interface DeviceContext {
   /** The two 8237 DMA controllers, for a device that requests ISA DMA. */
   readonly isaDma: IsaDma;
   readonly wake: WakeSource;
-  /** The attach options (plain data). */
+  /**
+   * The attach options, as structured clone delivered them: plain data, typed arrays,
+   * SharedArrayBuffers (shared with the main thread, e.g. a disk image), link endpoints.
+   */
   readonly options: Readonly<Record<string, unknown>>;
+  /**
+   * Opens a link endpoint found in the options (sim.createLink() made it). The host has already
+   * claimed that side for this device; frames arriving on it bump the device's wake word.
+   */
+  openLink(endpoint: unknown): LinkPort;
 }
 
 /** A device model. All methods run on the device's own worker thread. */
 export interface DeviceModel {
   /** The driver rang the doorbell: run one command. */
   onDoorbell(command: number): void;
+  /**
+   * Something other than a doorbell may have changed (a frame arrived on a link, room appeared,
+   * the ISA DMA controllers were reprogrammed): look at your inputs. Called by the device loop
+   * after the doorbells owed are served, whenever the wake word moved since the last call. Optional.
+   */
+  onWake?(): void;
   /** Return to the power-on state. */
   reset(): void;
   /** Device-specific counters. */
   stats(): Record<string, number>;
+  /** A graceful detach: flush what must outlive the device (a disk image to its file). Optional. */
+  close?(): void;
 }
 
 export type DeviceFactory = (ctx: DeviceContext) => DeviceModel;
 
-/** What the host needs to know about a device kind without loading its code. */
+/** A driver write to `register` rings the doorbell when `(value & mask) !== 0`; every write rings when there is no mask. */
+export interface DoorbellRule {
+  readonly register: number;
+  readonly mask?: number;
+}
+
+/**
+ * How a driver's access to a register behaves, where it is not a plain word. Data, so a custom
+ * device's descriptor crosses from its worker to the host.
+ *  - `readToClear`: a read returns the value and clears it, atomically (e1000 ICR).
+ *  - `write`: 'store' (the default); 'set' ORs the value into `target`; 'clear' clears the value's
+ *    bits in `target` (e1000 IMS / IMC); 'read-only' ignores the write; `{ w1c, rw }` clears the
+ *    bits of `w1c` written as 1, replaces the bits of `rw` and keeps every other bit (SFF-8038i
+ *    bus-master status).
+ *  - `target`: the register a 'set' or 'clear' write acts on (default: this one).
+ */
+export interface RegisterRule {
+  readonly readToClear?: boolean;
+  readonly write?: 'store' | 'set' | 'clear' | 'read-only' | { readonly w1c: number; readonly rw: number };
+  readonly target?: number;
+}
+
+/** What the host needs to know about a device kind without loading its code. Plain data. */
 export interface DeviceDescriptor {
   readonly kind: string;
-  /** Register count (≤ 32). */
+  /** Register count (1 … 32). */
   readonly registers: number;
-  /** Does writing `value` to register `index` ring the doorbell? */
-  rings(index: number, value: number): boolean;
+  /** The register writes that ring the doorbell. */
+  readonly doorbells: readonly DoorbellRule[];
+  /** Registers that are not plain words, by index. */
+  readonly rules?: Readonly<Record<number, RegisterRule>>;
+}
+
+/**
+ * A custom device module (attached with sim.attachDevice(url or path)): it exports its descriptor
+ * and a factory, `createDevice` (or the default export). It is loaded on the device's worker only.
+ */
+export interface DeviceModule {
+  readonly descriptor: DeviceDescriptor;
+  readonly createDevice?: DeviceFactory;
+  readonly default?: DeviceFactory;
 }

@@ -17,9 +17,10 @@ export const LAYOUT_MAGIC = 0x444d4153; // 'DMAS'
 /**
  * 3: in-flight DMA as one bit per device slot in the frame entry (was a count); access records
  * keep spans, an access id and the command (no cursors); attachment ids in device control blocks
- * and ring records; per-producer trace rings. 4: the two 8237 DMA controllers (ISA).
+ * and ring records; per-producer trace rings. 4: the two 8237 DMA controllers (ISA). 5: an
+ * instance id in the header (device-to-device links name the simulator they belong to).
  */
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 
 export const MIN_MEMORY = 1 << 20; // 1 MiB
 export const MAX_MEMORY = 1 << 30; // 1 GiB
@@ -66,8 +67,10 @@ export const H = {
    * benchmark that measures what the checks cost. Set before any device attaches.
    */
   UNCHECKED: 21,
+  /** A random nonzero id of this simulator: a link (createLinkShared) belongs to exactly one. */
+  INSTANCE: 22,
 } as const;
-export const HEADER_WORDS = 22;
+export const HEADER_WORDS = 23;
 
 /**
  * Frame-table entry. In-flight DMA is one bit per device slot, INFLIGHT + (slot >> 5), bit
@@ -377,6 +380,7 @@ export function createShared(c: LayoutConfig): SharedViews {
   control[H.TRACE_CAPACITY] = c.traceCapacity;
   control[H.ISA] = o.isaBase;
   control[H.TOTAL_WORDS] = o.totalWords;
+  control[H.INSTANCE] = (Math.floor(Math.random() * 0x7ffffffe) + 1) | 0;
   for (let f = 0; f < o.frames; f++) control[o.frameTableBase + f * o.ftStride + FT.OWNER] = -1;
   // Publication point: a worker that sees MAGIC sees every header word written before it.
   Atomics.store(control, H.MAGIC, LAYOUT_MAGIC);
@@ -484,4 +488,99 @@ export function isaChannelIndex(v: SharedViews, channel: number, field: number):
 /** Word index of an 8237 controller field (ISA_CTL): controller 0 (channels 0–3) or 1 (4–7). */
 export function isaControllerIndex(v: SharedViews, controller: number, field: number): number {
   return v.isaBase + ISA_CHANNELS * ISA_CH_STRIDE + controller * ISA_CTL_STRIDE + field;
+}
+
+/**
+ * A device-to-device link (two NICs wired together): its own SharedArrayBuffer, created on the main
+ * thread by the simulator and handed to both devices in their attach options (structured clone
+ * shares it). Two one-way frame queues, A → B and B → A, each single-producer single-consumer:
+ * side A's device is the only writer of queue 0 and the only reader of queue 1.
+ *
+ * Int32 header words, then per queue a header, then the frame slots (each a 32-bit byte length
+ * followed by the frame). A slot's bytes are written with plain stores before the producer's
+ * Atomics.store of WRITE, and read after the consumer's Atomics.load of WRITE: the seq-cst pair
+ * orders them (and READ, the other way round, hands the slot back).
+ */
+export const LINK = {
+  MAGIC: 0,
+  VERSION: 1,
+  /** H.INSTANCE of the simulator the link belongs to. */
+  INSTANCE: 2,
+  /** Frame slots per queue. */
+  SLOTS: 3,
+  /** Bytes per slot, the length word included. */
+  SLOT_BYTES: 4,
+  /**
+   * Who holds side s (OWNER + s): 0 nobody, slot + 1 a device (the host claims it at attach and
+   * frees it at release, so a crashed worker's side is freed too), -1 the main thread's LinkPort.
+   * A producer wakes the holder of the other side through its device control block.
+   */
+  OWNER: 6,
+  /** Queue q's header at QUEUE + q * LINK_Q_STRIDE. */
+  QUEUE: 8,
+} as const;
+export const LINK_Q = {
+  /** Frames published (monotonic; compared by difference). */
+  WRITE: 0,
+  /** Frames consumed (monotonic). */
+  READ: 1,
+  /** Frames the producer found no room for and gave up on. */
+  DROPPED: 2,
+} as const;
+export const LINK_Q_STRIDE = 4;
+export const LINK_HEADER_WORDS = LINK.QUEUE + 2 * LINK_Q_STRIDE;
+export const LINK_MAGIC = 0x4c4e4b31; // 'LNK1'
+export const LINK_VERSION = 1;
+export const LINK_MAX_SLOTS = 4096;
+export const LINK_MAX_FRAME = 16384;
+
+export interface LinkViews {
+  readonly buffer: SharedArrayBuffer;
+  readonly words: Int32Array;
+  readonly bytes: Uint8Array;
+  readonly slots: number;
+  readonly slotBytes: number;
+  readonly instance: number;
+}
+
+/** Makes a link's buffer for the simulator whose header is `v` (main thread). */
+export function createLinkShared(v: SharedViews, slots: number, maxFrame: number): LinkViews {
+  if (!Number.isInteger(slots) || slots < 1 || slots > LINK_MAX_SLOTS) throw new LayoutError(`link slots must be an integer in 1…${LINK_MAX_SLOTS}, got ${String(slots)}`);
+  if (!Number.isInteger(maxFrame) || maxFrame < 1 || maxFrame > LINK_MAX_FRAME) throw new LayoutError(`link maxFrame must be an integer in 1…${LINK_MAX_FRAME}, got ${String(maxFrame)}`);
+  const slotBytes = 4 + ((maxFrame + 3) & ~3);
+  const buffer = new SharedArrayBuffer(LINK_HEADER_WORDS * 4 + 2 * slots * slotBytes);
+  const words = new Int32Array(buffer, 0, LINK_HEADER_WORDS);
+  words[LINK.VERSION] = LINK_VERSION;
+  words[LINK.INSTANCE] = Atomics.load(v.control, H.INSTANCE);
+  words[LINK.SLOTS] = slots;
+  words[LINK.SLOT_BYTES] = slotBytes;
+  // Publication point, as for the control buffer's MAGIC.
+  Atomics.store(words, LINK.MAGIC, LINK_MAGIC);
+  return linkViews(buffer);
+}
+
+/** Validates a link buffer received in attach options (either thread); `v` is the simulator it must belong to. */
+export function attachLinkShared(buffer: unknown, v: SharedViews): LinkViews {
+  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < LINK_HEADER_WORDS * 4) throw new LayoutError('not a dmasim link buffer');
+  const words = new Int32Array(buffer, 0, LINK_HEADER_WORDS);
+  if (Atomics.load(words, LINK.MAGIC) !== LINK_MAGIC || words[LINK.VERSION] !== LINK_VERSION) throw new LayoutError('not a dmasim link buffer (bad magic or version)');
+  if (words[LINK.INSTANCE] !== Atomics.load(v.control, H.INSTANCE)) throw new LayoutError('the link belongs to another simulator');
+  const l = linkViews(buffer);
+  if (l.slots < 1 || l.slots > LINK_MAX_SLOTS || l.slotBytes < 8 || buffer.byteLength !== LINK_HEADER_WORDS * 4 + 2 * l.slots * l.slotBytes) throw new LayoutError('link buffer size does not match its header');
+  return l;
+}
+
+function linkViews(buffer: SharedArrayBuffer): LinkViews {
+  const words = new Int32Array(buffer, 0, LINK_HEADER_WORDS);
+  return { buffer, words, bytes: new Uint8Array(buffer), slots: words[LINK.SLOTS]!, slotBytes: words[LINK.SLOT_BYTES]!, instance: words[LINK.INSTANCE]! };
+}
+
+/** Word index of queue q's field (LINK_Q). */
+export function linkQueueIndex(q: number, field: number): number {
+  return LINK.QUEUE + q * LINK_Q_STRIDE + field;
+}
+
+/** Byte offset of slot i (already reduced modulo SLOTS) of queue q. */
+export function linkSlotOffset(l: LinkViews, q: number, i: number): number {
+  return LINK_HEADER_WORDS * 4 + (q * l.slots + i) * l.slotBytes;
 }

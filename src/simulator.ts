@@ -8,7 +8,7 @@ import { SimCpu, type Cpu } from './cpu.js';
 import { SimulatorError } from './errors.js';
 import type { Frame } from './address.js';
 import { clearHandouts, lockerOf } from './frametable.js';
-import { DEFAULT_MEMORY, DEFAULT_TRACE_CAPACITY, H, MAX_TRACE_CAPACITY, VIOLATION_MODE, createShared, type SharedViews, type ViolationMode } from './layout.js';
+import { DEFAULT_MEMORY, DEFAULT_TRACE_CAPACITY, H, MAX_TRACE_CAPACITY, VIOLATION_MODE, createLinkShared, createShared, type SharedViews, type ViolationMode } from './layout.js';
 import { nextSeq } from './ring.js';
 import { ReportSink, renderViolation, type DeviceFault, type Violation, type ViolationCounts } from './report.js';
 import { TraceReader, TraceWriter, type TraceEvent, type TraceStats } from './trace.js';
@@ -19,6 +19,7 @@ import { Vdmad, type VdmadServices } from './vmm/vdmad.js';
 import { DeviceHost, type AttachOptions, type DeviceHandle } from './host/host.js';
 import { IsaDmaControllers } from './isa/i8237.js';
 import { PortBus } from './isa/portbus.js';
+import { makeLink, openHostLink, type HostLinkPort, type Link, type LinkEndpoint } from './link.js';
 
 export interface SimulatorOptions {
   /** Physical memory in bytes: 1 MiB … 1 GiB, a multiple of 4096. Default 16 MiB. */
@@ -90,8 +91,11 @@ export interface DriverContext {
   /** VDMAD's DMA-region services (spec §5.5), DDK-faithful like the VMM services. */
   readonly vdmad: VdmadServices;
   readonly cpu: Cpu;
-  /** Starts a device of `kind` in its own worker thread, bound to this driver. */
-  attachDevice(kind: string, options?: AttachOptions): Promise<DeviceHandle>;
+  /**
+   * Starts a device in its own worker thread, bound to this driver: a built-in `kind` by name, or a
+   * custom device module by URL or path (absolute, or ./ ../ relative to the working directory).
+   */
+  attachDevice(kind: string | URL, options?: AttachOptions): Promise<DeviceHandle>;
 }
 
 export interface PagerControl {
@@ -110,6 +114,14 @@ export interface Simulator extends DriverContext {
   readonly pager: PagerControl;
   /** A new driver context over the same memory (DMA ownership checks are per driver). */
   createDriver(name: string): DriverContext;
+  /**
+   * A wire between two devices (two NICs): pass `link.a` to one and `link.b` to the other in their
+   * attach options (`{ link: link.a }`). `slots` frames fit in each direction (default 64);
+   * `maxFrame` bytes per frame (default 2048).
+   */
+  createLink(options?: { slots?: number; maxFrame?: number }): Link;
+  /** Holds one end of a link on the main thread: a test playing the far end of the wire. */
+  openLink(endpoint: LinkEndpoint): HostLinkPort;
   /** The violations kept in full (the first `maxRecords`), in sequence order. */
   violations(): Violation[];
   /** Exact violation counts by code, however many were kept in full. */
@@ -146,7 +158,7 @@ class Driver implements DriverContext {
     this.vdmad = new Vdmad(core, this.vmm, ctx);
   }
 
-  attachDevice(kind: string, options: AttachOptions = {}): Promise<DeviceHandle> {
+  attachDevice(kind: string | URL, options: AttachOptions = {}): Promise<DeviceHandle> {
     return this.host.attach(kind, this.ctx, this.name, options);
   }
 }
@@ -248,9 +260,27 @@ class SimulatorImpl implements Simulator {
     return this.addDriver(name);
   }
 
-  attachDevice(kind: string, options: AttachOptions = {}): Promise<DeviceHandle> {
+  attachDevice(kind: string | URL, options: AttachOptions = {}): Promise<DeviceHandle> {
     this.assertOpen();
     return this.drivers[0]!.attachDevice(kind, options);
+  }
+
+  createLink(options: { slots?: number; maxFrame?: number } = {}): Link {
+    this.assertOpen();
+    try {
+      return makeLink(this.shared, createLinkShared(this.shared, options.slots ?? 64, options.maxFrame ?? 2048));
+    } catch (e) {
+      throw new SimulatorError((e as Error).message);
+    }
+  }
+
+  openLink(endpoint: LinkEndpoint): HostLinkPort {
+    this.assertOpen();
+    try {
+      return openHostLink(this.shared, endpoint);
+    } catch (e) {
+      throw new SimulatorError((e as Error).message);
+    }
   }
 
   violations(): Violation[] {

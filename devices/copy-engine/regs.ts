@@ -3,6 +3,9 @@
  * All registers are 32-bit; physical addresses are byte addresses.
  */
 
+import type { DeviceDescriptor } from '../../src/device-api.js';
+import { rings as ringsBy } from '../../src/descriptor.js';
+
 /** Register indices. */
 export const REG = {
   CONTROL: 0,
@@ -58,7 +61,14 @@ export const MAX_DESCRIPTORS = 4096;
 /** Largest single transfer (a descriptor or the direct registers), 16 MiB. */
 export const MAX_TRANSFER = 16 << 20;
 
-/** Does a register write ring the doorbell? */
+/** What the host needs to know about the kind: register count, the writes that ring the doorbell. */
+export const DEVICE: DeviceDescriptor = {
+  kind: 'copy-engine',
+  registers: REGISTER_COUNT,
+  doorbells: [{ register: REG.CONTROL, mask: CONTROL.START }],
+};
+
+/** Does a write of `value` to register `index` ring the doorbell? */
 export function rings(index: number, value: number): boolean {
-  return index === REG.CONTROL && (value & CONTROL.START) !== 0;
+  return ringsBy(DEVICE.doorbells, index, value);
 }

@@ -4,6 +4,9 @@
  * block after block. Fixed, so that tests outside this project can program it. 32-bit registers.
  */
 
+import type { DeviceDescriptor } from '../../src/device-api.js';
+import { rings as ringsBy } from '../../src/descriptor.js';
+
 export const REG = {
   CONTROL: 0,
   STATUS: 1,
@@ -66,6 +69,14 @@ export function fnv1a(bytes: Uint8Array, h = FNV_OFFSET): number {
   return h >>> 0;
 }
 
+/** What the host needs to know about the kind: register count, the writes that ring the doorbell. */
+export const DEVICE: DeviceDescriptor = {
+  kind: 'isa-audio',
+  registers: REGISTER_COUNT,
+  doorbells: [{ register: REG.CONTROL, mask: CONTROL.START | CONTROL.STOP }],
+};
+
+/** Does a write of `value` to register `index` ring the doorbell? */
 export function rings(index: number, value: number): boolean {
-  return index === REG.CONTROL && (value & (CONTROL.START | CONTROL.STOP)) !== 0;
+  return ringsBy(DEVICE.doorbells, index, value);
 }

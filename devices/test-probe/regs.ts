@@ -5,6 +5,9 @@
  * testing drivers' and the simulator's handling of both.
  */
 
+import type { DeviceDescriptor } from '../../src/device-api.js';
+import { rings as ringsBy } from '../../src/descriptor.js';
+
 export const REG = {
   /**
    * Writing a nonzero OP rings the doorbell; each doorbell is one command. The op stays latched here
@@ -52,6 +55,14 @@ export const OP = {
 
 export const STATUS = { DONE: 1 << 0, REFUSED: 1 << 1 } as const;
 
+/** What the host needs to know about the kind: register count, the writes that ring the doorbell. */
+export const DEVICE: DeviceDescriptor = {
+  kind: 'test-probe',
+  registers: REGISTER_COUNT,
+  doorbells: [{ register: REG.CMD, mask: 0xffffffff }],
+};
+
+/** Does a write of `value` to register `index` ring the doorbell? */
 export function rings(index: number, value: number): boolean {
-  return index === REG.CMD && value !== 0;
+  return ringsBy(DEVICE.doorbells, index, value);
 }

@@ -42,6 +42,18 @@ export class SharedRegisters implements Registers {
     Atomics.store(this.v.control, this.base + index, value | 0);
   }
 
+  set(index: number, bits: number): number {
+    this.check(index);
+    // One RMW: a driver's read-to-clear (an exchange) or write-1-to-clear (a CAS) is ordered wholly
+    // before or after it, so a bit set here is never lost.
+    return Atomics.or(this.v.control, this.base + index, bits | 0) >>> 0;
+  }
+
+  clear(index: number, bits: number): number {
+    this.check(index);
+    return Atomics.and(this.v.control, this.base + index, ~bits) >>> 0;
+  }
+
   private check(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= Math.min(this.count, DEVICE_REGS)) throw new RangeError(`no register ${index}`);
   }
@@ -130,15 +142,24 @@ export class DeviceLoop {
     const at = this.at;
     let served = Atomics.load(c, at(DCB.DOORBELL_SERVED));
     Atomics.store(c, at(DCB.STATE), DEVICE_STATE.RUNNING);
+    // The wake word as of the model's last onWake (NaN: never, so the first pass calls it).
+    let woken = Number.NaN;
     while (!this.stopping) {
-      // Read WAKE before looking for work: a doorbell or RPC announced after this load changes WAKE,
-      // so the wait below returns at once instead of sleeping through it.
+      // Read WAKE before looking for work: a doorbell, RPC or link arrival announced after this
+      // load changes WAKE, so the wait below returns at once instead of sleeping through it.
       const wake = Atomics.load(c, at(DCB.WAKE));
       if (served < Atomics.load(c, at(DCB.DOORBELL_RUNG))) {
         served++;
         if (!this.serve(served)) return;
         // Publishes progress for the host's hang watchdog and for stats.
         Atomics.store(c, at(DCB.DOORBELL_SERVED), served);
+        continue;
+      }
+      if (this.model.onWake && wake !== woken) {
+        // Everything the model looks at (its links, the ISA controllers) changed before the WAKE bump
+        // that this load saw, or bumps WAKE again after this call has started — never lost.
+        woken = wake;
+        if (!this.guard(served, () => this.model.onWake!())) return;
         continue;
       }
       if (Atomics.load(c, at(DCB.CTL_PENDING)) > 0) {
@@ -156,6 +177,8 @@ export class DeviceLoop {
         Atomics.store(c, at(DCB.PARKED), 0);
       }
     }
+    // A graceful stop, between commands: let the model flush what must outlive it.
+    if (this.model.close && !this.guard(served, () => this.model.close!())) return;
     Atomics.store(c, at(DCB.STATE), DEVICE_STATE.STOPPED);
   }
 
@@ -164,11 +187,18 @@ export class DeviceLoop {
    * while it runs only queues: the loop serves it after this returns.
    */
   private serve(command: number): boolean {
-    const c = this.v.control;
-    try {
+    return this.guard(command, () => {
       this.onCommand(command);
       this.model.onDoorbell(command);
-      // A finished command is progress (the port counts accesses that moved bytes).
+    });
+  }
+
+  /** Runs model code; false if it threw (the device is then faulted and serves nothing more). */
+  private guard(command: number, fn: () => void): boolean {
+    const c = this.v.control;
+    try {
+      fn();
+      // Finished model work is progress (the port counts accesses that moved bytes).
       Atomics.add(c, this.at(DCB.PROGRESS), 1);
       return true;
     } catch (e) {

@@ -20,10 +20,16 @@
  */
 
 import { readdirSync, statSync } from 'node:fs';
+import { basename, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { catalog, type CatalogEntry } from '../../devices/registry.js';
+import { catalog } from '../../devices/registry.js';
+import { applyRead, applyWrite, checkDescriptor, rings } from '../descriptor.js';
+import type { DeviceDescriptor } from '../device-api.js';
 import { SimulatorError } from '../errors.js';
+import { attachLinkShared, type LinkViews } from '../layout.js';
+import { claimLinkSide, isLinkEndpoint, linkOwner, releaseLinkSide, type LinkSide } from '../link.js';
 import { DCB, DCB_STRIDE, DEVICE_REGS, DEVICE_STATE, H, MMIO_BASE, MMIO_STRIDE, dcbIndex, type SharedViews } from '../layout.js';
 import { settleClaim, takeClaimNote } from '../ring.js';
 import { recoverAccess } from '../dma/record.js';
@@ -41,7 +47,11 @@ export interface AttachOptions {
   boundary?: number;
   /** How long the worker may take to load (default 30 000 ms). */
   startTimeoutMs?: number;
-  /** Device-specific options, passed to the model as plain data. */
+  /**
+   * Device-specific options, passed to the model by structured clone: plain data, typed arrays,
+   * SharedArrayBuffers (shared, e.g. a disk image) and link endpoints (sim.createLink()), which the
+   * host claims for this device (top-level option values only).
+   */
   [option: string]: unknown;
 }
 
@@ -97,7 +107,11 @@ const IRQ_ACK = kindWord('irq-ack');
 
 class Device implements DeviceHandle {
   readonly mmioBase: number;
-  readonly ref: DeviceRef;
+  /** Fixed once the worker is ready (a custom module's kind comes from its descriptor). */
+  ref: DeviceRef;
+  descriptor: DeviceDescriptor;
+  /** Link sides this attachment holds (released when it is). */
+  readonly links: { l: LinkViews; side: LinkSide }[] = [];
   remote: Comlink.Remote<DeviceControl> | undefined;
   /** Set once the worker can no longer serve: the reason every pending call is rejected with. */
   dead: DeviceError | undefined;
@@ -114,18 +128,23 @@ class Device implements DeviceHandle {
     private readonly v: SharedViews,
     readonly id: number,
     readonly attachment: number,
-    readonly entry: CatalogEntry,
-    readonly name: string,
+    descriptor: DeviceDescriptor,
+    name: string,
     readonly driver: string,
     readonly worker: Worker,
   ) {
     this.mmioBase = MMIO_BASE + id * MMIO_STRIDE;
-    this.ref = Object.freeze({ id, attachment, kind: entry.kind, name });
+    this.descriptor = descriptor;
+    this.ref = Object.freeze({ id, attachment, kind: descriptor.kind, name });
     this.exited = new Promise((r) => (this.markExited = r));
   }
 
   get kind(): string {
-    return this.entry.kind;
+    return this.ref.kind;
+  }
+
+  get name(): string {
+    return this.ref.name;
   }
 
   private idx(field: number): number {
@@ -133,8 +152,8 @@ class Device implements DeviceHandle {
   }
 
   private reg(index: number): number {
-    if (!Number.isInteger(index) || index < 0 || index >= Math.min(this.entry.registers, DEVICE_REGS)) {
-      throw new DeviceError('bad-register', `no register ${String(index)} (the device has ${this.entry.registers})`, this.ref);
+    if (!Number.isInteger(index) || index < 0 || index >= Math.min(this.descriptor.registers, DEVICE_REGS)) {
+      throw new DeviceError('bad-register', `no register ${String(index)} (the device has ${this.descriptor.registers})`, this.ref);
     }
     return this.idx(DCB.REGS + index);
   }
@@ -146,17 +165,19 @@ class Device implements DeviceHandle {
 
   readReg(index: number): number {
     this.live();
-    return Atomics.load(this.v.control, this.reg(index)) >>> 0;
+    // Read-to-clear is one atomic exchange (descriptor.ts): a cause bit the device sets meanwhile is
+    // either returned now or kept for the next read.
+    return applyRead(this.v.control, this.reg(index), this.descriptor.rules?.[index]);
   }
 
   writeReg(index: number, value: number): void {
     this.live();
-    const at = this.reg(index);
+    this.reg(index);
     const c = this.v.control;
-    // The register store is ordered before the doorbell add (both seq-cst): a worker that sees the
-    // new RUNG sees the register.
-    Atomics.store(c, at, value | 0);
-    if (!this.entry.rings(index, value >>> 0)) return;
+    // The register write (an atomic store or read-modify-write, by the register's rule) is ordered
+    // before the doorbell add (both seq-cst): a worker that sees the new RUNG sees the register.
+    applyWrite(c, (i) => this.reg(i), index, value, this.descriptor.rules?.[index]);
+    if (!rings(this.descriptor.doorbells, index, value)) return;
     const command = Atomics.load(c, this.idx(DCB.DOORBELL_RUNG)) + 1;
     if (this.host.options.stacks) {
       if (this.programmed.size >= PROGRAMMED_STACKS) this.programmed.delete(this.programmed.keys().next().value!);
@@ -337,19 +358,30 @@ export class DeviceHost {
     return this.slots.filter((d): d is Device => d !== undefined && !d.dead).map((d) => d.ref);
   }
 
-  async attach(kind: string, ctx: number, driver: string, options: AttachOptions): Promise<DeviceHandle> {
+  async attach(kind: string | URL, ctx: number, driver: string, options: AttachOptions): Promise<DeviceHandle> {
     if (this.closed) throw new SimulatorError('the simulator is closed');
-    const entry = catalog[kind];
-    if (!entry) throw new SimulatorError(`unknown device kind "${kind}" (known: ${Object.keys(catalog).join(', ')})`);
+    const module = deviceModuleUrl(kind);
+    const entry = module === null ? catalog[kind as string] : undefined;
+    if (module === null && !entry) throw new SimulatorError(`unknown device kind "${String(kind)}" (known: ${Object.keys(catalog).join(', ')}; or a module path or URL)`);
+    // A custom module's descriptor arrives with its worker; until then it is known by its file name.
+    const provisional: DeviceDescriptor = entry?.descriptor ?? { kind: basename(new URL(module!).pathname).replace(/\.[cm]?[jt]s$/, '') || 'custom', registers: DEVICE_REGS, doorbells: [] };
     const addressBits = options.addressBits ?? 32;
     const boundary = options.boundary ?? 0;
     if (!Number.isInteger(addressBits) || addressBits < 1 || addressBits > 32) throw new SimulatorError(`addressBits must be an integer in 1…32, got ${String(addressBits)}`);
     if (!Number.isInteger(boundary) || boundary < 0 || (boundary !== 0 && (boundary & (boundary - 1)) !== 0)) throw new SimulatorError(`boundary must be 0 or a power of two, got ${String(boundary)}`);
     const id = this.slots.indexOf(undefined);
     if (id < 0) throw new SimulatorError(`at most ${this.slots.length} devices at once (maxDevices)`);
-    const name = typeof options.name === 'string' ? options.name : kind;
+    const name = typeof options.name === 'string' ? options.name : provisional.kind;
     const { startTimeoutMs, ...rest } = options;
-    const plain = JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+    let plain: Record<string, unknown>;
+    try {
+      // What the worker will receive (workerData is cloned the same way), checked here so that a
+      // function or a class instance in the options is a clear error, not a half-started worker.
+      plain = structuredClone(rest);
+    } catch (e) {
+      throw new SimulatorError(`attach options must survive structured clone (plain data, typed arrays, SharedArrayBuffers, link endpoints): ${(e as Error).message}`);
+    }
+    const links = this.claimLinks(id, plain);
     const attachment = ++this.attachments;
 
     const c = this.v.control;
@@ -362,9 +394,16 @@ export class DeviceHost {
     // Published by the Worker constructor's message (postMessage orders these stores before it).
     Atomics.store(c, dcbIndex(this.v, id, DCB.STATE), DEVICE_STATE.STARTING);
 
-    const data: DeviceWorkerData = { ram: this.v.ramBuffer, control: this.v.controlBuffer, id, kind, options: plain };
-    const worker = spawnDeviceWorker(data);
-    const dev = new Device(this, this.v, id, attachment, entry, name, driver, worker);
+    const data: DeviceWorkerData = { ram: this.v.ramBuffer, control: this.v.controlBuffer, id, kind: module === null ? (kind as string) : provisional.kind, ...(module !== null ? { module } : {}), options: plain };
+    let worker: Worker;
+    try {
+      worker = spawnDeviceWorker(data);
+    } catch (e) {
+      for (const k of links) releaseLinkSide(k.l, k.side, id + 1);
+      throw new SimulatorError(`could not start the device worker: ${(e as Error).message}`);
+    }
+    const dev = new Device(this, this.v, id, attachment, provisional, name, driver, worker);
+    dev.links.push(...links);
     this.slots[id] = dev;
 
     const ready = new Promise<void>((resolve, reject) => {
@@ -372,7 +411,15 @@ export class DeviceHost {
       worker.on('message', (m: WorkerMessage) => {
         if (m?.type === 'dmasim-ready') {
           clearTimeout(timer);
-          resolve();
+          if (module === null) return resolve();
+          try {
+            dev.descriptor = checkDescriptor(m.descriptor);
+            const kind = dev.descriptor.kind;
+            dev.ref = Object.freeze({ ...dev.ref, kind, name: typeof options.name === 'string' ? options.name : kind });
+            resolve();
+          } catch (e) {
+            reject(new DeviceError('load-failed', (e as Error).message, dev.ref));
+          }
         } else if (m?.type === 'dmasim-fault') {
           this.fault(dev, m.fault.name === 'DmaViolationError' ? 'violation' : 'threw', m.fault.message, m.fault.stack, m.fault.command);
         }
@@ -452,8 +499,39 @@ export class DeviceHost {
     dev.kill(new DeviceError('device-fault', `${kind}: ${message}`, dev.ref));
   }
 
+  /**
+   * Claims every link endpoint among the top-level option values for device slot `id` (all or
+   * none): a side is held by one device at a time, and only links of this simulator are accepted.
+   */
+  private claimLinks(id: number, options: Record<string, unknown>): { l: LinkViews; side: LinkSide }[] {
+    const held: { l: LinkViews; side: LinkSide }[] = [];
+    try {
+      for (const [key, value] of Object.entries(options)) {
+        if (!isLinkEndpoint(value)) continue;
+        let l: LinkViews;
+        try {
+          l = attachLinkShared(value.buffer, this.v);
+        } catch (e) {
+          throw new SimulatorError(`option "${key}": ${(e as Error).message}`);
+        }
+        if (!claimLinkSide(l, value.side, id + 1)) {
+          const owner = linkOwner(l, value.side);
+          const by = owner > 0 ? this.slots[owner - 1]?.ref : undefined;
+          throw new SimulatorError(`option "${key}": side ${value.side} of the link is already held by ${owner < 0 ? 'the main thread' : by ? `${by.kind}#${by.id}` : 'another device'}`);
+        }
+        held.push({ l, side: value.side });
+      }
+      return held;
+    } catch (e) {
+      for (const k of held) releaseLinkSide(k.l, k.side, id + 1);
+      throw e;
+    }
+  }
+
   release(dev: Device): void {
     if (this.slots[dev.id] !== dev) return;
+    // The worker has exited: its link sides are free for another device.
+    for (const k of dev.links) releaseLinkSide(k.l, k.side, dev.id + 1);
     // The worker has exited: every record it appended is in the ring. Drain what can be drained
     // now; records queued behind a slot another writer has not published yet carry this
     // attachment's id, and it stays known until the ring has been read past them.
@@ -522,6 +600,21 @@ export class DeviceHost {
       }
     }
   }
+}
+
+/**
+ * The module URL of a custom device kind (a URL, a file: or data: URL string, or a path — absolute,
+ * or ./ ../ relative to the working directory), or null for a built-in kind's name.
+ */
+function deviceModuleUrl(kind: string | URL): string | null {
+  if (kind instanceof URL) {
+    if (kind.protocol !== 'file:' && kind.protocol !== 'data:') throw new SimulatorError(`a device module URL must be file: or data:, got ${kind.protocol}`);
+    return kind.href;
+  }
+  if (typeof kind !== 'string') throw new SimulatorError(`a device kind must be a name, a module path or a URL, got ${typeof kind}`);
+  if (kind.startsWith('file:') || kind.startsWith('data:')) return kind;
+  if (isAbsolute(kind) || kind.startsWith('./') || kind.startsWith('../')) return pathToFileURL(resolve(kind)).href;
+  return null;
 }
 
 /**
