@@ -31,7 +31,7 @@ import {
   PC_WRITEABLE,
 } from '../ddk.js';
 import { FrameAllocator, type ContigRequest } from '../allocator.js';
-import { FF, type SharedViews } from '../layout.js';
+import { FF, H, type SharedViews } from '../layout.js';
 import {
   epochOf,
   fixFrame,
@@ -884,7 +884,9 @@ export class MemoryCore {
   /** A digest of every piece of state, for all-or-nothing tests: equal digests, equal state. */
   fingerprint(): string {
     const h = createHash('sha256');
-    for (const a of [this.pte, this.pstate, this.pinfo, this.pblock, this.slotUse, this.tenure, this.shared.control, this.shared.ram]) {
+    // The control buffer without H.INSTANCE: that word tells simulators apart, it is not state.
+    const c = this.shared.control;
+    for (const a of [this.pte, this.pstate, this.pinfo, this.pblock, this.slotUse, this.tenure, c.subarray(0, H.INSTANCE), c.subarray(H.INSTANCE + 1), this.shared.ram]) {
       h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     }
     for (const [base, b] of [...this.blocks].sort((x, y) => x[0] - y[0])) {
