@@ -43,7 +43,7 @@ export function nextEpoch(e: Epoch): Epoch {
  * The device slots whose in-flight bit is set on frame `f`, or null if none. Called by the unlocker
  * right after its epoch bump (the Dekker read): what it returns is the evidence, so it is read once.
  */
-function readInflight(v: SharedViews, f: Frame): number[] | null {
+export function readInflight(v: SharedViews, f: Frame): number[] | null {
   const c = v.control;
   const at = ftIndex(v, f, FT.INFLIGHT);
   let out: number[] | null = null;

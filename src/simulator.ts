@@ -19,6 +19,12 @@ import { Vdmad, type VdmadServices } from './vmm/vdmad.js';
 import { DeviceHost, type AttachOptions, type DeviceHandle } from './host/host.js';
 import { IsaDmaControllers } from './isa/i8237.js';
 import { PortBus } from './isa/portbus.js';
+import { findLeaks, renderLeak } from './leaks.js';
+import { REPORT_SCHEMA_VERSION, type Leak, type SimReport } from './report/types.js';
+import { dmasimVersion } from './version.js';
+import { writeHtmlReport } from './report/html.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { makeLink, openHostLink, type HostLinkPort, type Link, type LinkEndpoint } from './link.js';
 
 export interface SimulatorOptions {
@@ -138,6 +144,20 @@ export interface Simulator extends DriverContext {
   readonly trace: TraceControl;
   /** Renders a violation as KASAN-style text. */
   render(v: Violation): string;
+  /**
+   * What is still held: locks (blamed on the driver that took them, with its stack), global
+   * aliases (alive, or dead but still committed), DMA in flight or commands still running, devices
+   * still attached. After close: as they were when close began (before the devices were detached).
+   */
+  leaks(): Leak[];
+  /** The whole run as JSON-safe data (schema/report.schema.json); `traceEvents` most recent events (default 10 000). */
+  report(options?: { traceEvents?: number }): SimReport;
+  /** Every violation, leak and fault as KASAN-shaped text, with a summary line. */
+  renderText(): string;
+  /** Writes report() as a self-contained HTML page (timeline, violations with their stacks); resolves once written. */
+  writeHtml(file: string): Promise<void>;
+  /** Writes report() as JSON; resolves once written. */
+  writeJson(file: string): Promise<void>;
   /** A digest of all memory-manager state: equal digests mean equal state. */
   fingerprint(): string;
   /** Ends every device worker; resolves when all have exited. */
@@ -177,6 +197,8 @@ class SimulatorImpl implements Simulator {
   private readonly traceReader: TraceReader;
   private readonly traceTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private leaksAtClose: Leak[] | undefined;
+  private readonly resolvedOptions: Readonly<Record<string, unknown>>;
 
   constructor(
     readonly seed: number,
@@ -187,6 +209,7 @@ class SimulatorImpl implements Simulator {
     opts: SimulatorOptions,
   ) {
     this.memory = { bytes: shared.frames * PAGESIZE, frames: shared.frames };
+    this.resolvedOptions = resolvedOptions(opts, shared, seed);
     const ports = new PortBus();
     this.cpu = new SimCpu(core, ports);
     this.traceReader = traceReader;
@@ -322,12 +345,69 @@ class SimulatorImpl implements Simulator {
     return renderViolation(v);
   }
 
+  leaks(): Leak[] {
+    if (this.leaksAtClose) return [...this.leaksAtClose];
+    this.sink.drain();
+    return findLeaks({
+      core: this.core,
+      shared: this.shared,
+      driverName: (ctx) => this.drivers[ctx]?.name ?? null,
+      devices: () => this.host.attached(),
+      deviceInSlot: (slot) => this.host.deviceInSlot(slot),
+    });
+  }
+
+  report(options: { traceEvents?: number } = {}): SimReport {
+    const n = options.traceEvents ?? 10_000;
+    if (!Number.isInteger(n) || n < 0) throw new SimulatorError(`traceEvents must be a non-negative integer, got ${String(n)}`);
+    const events = this.trace.events();
+    const counts = this.sink.counts();
+    const stats = this.core.stats as unknown as Record<string, number>;
+    return {
+      schemaVersion: REPORT_SCHEMA_VERSION,
+      tool: { name: 'dmasim', version: dmasimVersion() },
+      node: process.version,
+      createdAt: new Date().toISOString(),
+      seed: this.seed,
+      options: this.resolvedOptions,
+      memory: { ...this.memory },
+      violations: this.violations(),
+      violationCounts: counts,
+      leaks: this.leaks(),
+      faults: this.deviceFaults(),
+      devices: this.host.history().map((d) => ({ ...d.ref, driver: d.driver, detached: d.detached })),
+      counters: { pager: { ...stats }, violationsDropped: counts.ringDropped, faultsTotal: this.sink.faultTotal() },
+      trace: { enabled: this.trace.enabled, stats: this.trace.stats(), events: n === 0 ? [] : events.slice(-n) },
+    };
+  }
+
+  async writeHtml(file: string): Promise<void> {
+    await writeHtmlReport(file, this.report());
+  }
+
+  async writeJson(file: string): Promise<void> {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, `${JSON.stringify(this.report(), null, 1)}\n`);
+  }
+
+  renderText(): string {
+    const v = this.violations();
+    const leaks = this.leaks();
+    const faults = this.deviceFaults();
+    const counts = this.sink.counts();
+    const parts = [...v.map(renderViolation), ...leaks.map(renderLeak), ...faults.map(renderFault)];
+    const kept = counts.total > v.length ? ` (${v.length} kept in full)` : '';
+    parts.push(`dmasim seed ${this.seed}: ${counts.total} violation${counts.total === 1 ? '' : 's'}${kept}, ${leaks.length} leak${leaks.length === 1 ? '' : 's'}, ${faults.length} device fault${faults.length === 1 ? '' : 's'}${counts.ringDropped ? `, ${counts.ringDropped} records dropped` : ''}`);
+    return parts.join('\n\n');
+  }
+
   fingerprint(): string {
     return this.core.fingerprint();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.leaksAtClose = this.leaks();
     this.closed = true;
     await this.host.close();
     if (this.traceTimer) clearInterval(this.traceTimer);
@@ -338,6 +418,35 @@ class SimulatorImpl implements Simulator {
   private assertOpen(): void {
     if (this.closed) throw new SimulatorError('the simulator is closed');
   }
+}
+
+/** The options in force, defaults filled in, as JSON-safe data (for reports). */
+function resolvedOptions(o: SimulatorOptions, shared: SharedViews, seed: number): Record<string, unknown> {
+  const t = shared.config.traceCapacity;
+  return {
+    memory: shared.config.memoryBytes,
+    seed,
+    pager: o.pager ?? 'off',
+    ...(o.quarantine !== undefined ? { quarantine: o.quarantine } : {}),
+    onViolation: o.onViolation ?? 'block',
+    stacks: o.stacks ?? true,
+    maxDrivers: shared.config.maxDrivers,
+    maxDevices: shared.config.maxDevices,
+    ringCapacity: shared.config.ringCapacity,
+    ...(o.swapPages !== undefined ? { swapPages: o.swapPages } : {}),
+    hangTimeoutMs: o.hangTimeoutMs ?? 10_000,
+    maxRecords: o.maxRecords ?? 1000,
+    checks: o.checks ?? true,
+    trace: t === 0 ? false : { capacity: t, keep: typeof o.trace === 'object' ? (o.trace.keep ?? 65_536) : 65_536 },
+  };
+}
+
+function renderFault(f: DeviceFault): string {
+  const bar = '='.repeat(78);
+  const lines = [bar, `BUG: dmasim: device-fault (${f.kind}) in ${f.device.kind}#${f.device.id}, driver "${f.driver}"${f.command !== undefined ? `, command ${f.command}` : ''}`, f.message];
+  if (f.stack) lines.push('', ...f.stack.split('\n').map((l) => `  ${l.trim()}`));
+  lines.push(bar);
+  return lines.join('\n');
 }
 
 /** Creates a simulator. Resolves once shared memory is laid out (devices start on attach). */

@@ -37,6 +37,7 @@ import { kindWord, releaseTraceProducer, type TraceWriter } from '../trace.js';
 import type { DeviceFault, DeviceRef, FaultKind, ReportSink } from '../report.js';
 import { nodeEndpoint } from './endpoint.js';
 import type { DeviceControl, DeviceWorkerData, WorkerMessage } from './protocol.js';
+import type { LiveDevice } from '../leaks.js';
 
 export interface AttachOptions {
   /** A label for reports (default: the kind). */
@@ -100,6 +101,8 @@ export interface HostOptions {
   hangTimeoutMs: number;
 }
 
+/** Attachments listed in reports (the most recent; a stress run attaches thousands). */
+const HISTORY_KEPT = 256;
 /** Programming stacks kept per device (the most recent commands). */
 const PROGRAMMED_STACKS = 64;
 const DOORBELL = kindWord('doorbell');
@@ -122,6 +125,8 @@ class Device implements DeviceHandle {
   busySince: number | undefined;
   exited: Promise<void>;
   private markExited!: () => void;
+  /** Where it was attached (device-leak blame); undefined with stacks off. */
+  readonly attachedAt: Error | undefined;
 
   constructor(
     private readonly host: DeviceHost,
@@ -137,6 +142,7 @@ class Device implements DeviceHandle {
     this.descriptor = descriptor;
     this.ref = Object.freeze({ id, attachment, kind: descriptor.kind, name });
     this.exited = new Promise((r) => (this.markExited = r));
+    this.attachedAt = host.options.stacks ? new Error('attached') : undefined;
   }
 
   get kind(): string {
@@ -309,6 +315,7 @@ export class DeviceHost {
   /** Host-wide attachment serial: never reused, so a record names the attachment that made it. */
   private attachments = 0;
   private readonly retired = new Map<number, Retired>();
+  private readonly attachLog: Device[] = [];
 
   constructor(
     private readonly v: SharedViews,
@@ -356,6 +363,26 @@ export class DeviceHost {
   /** Devices attached now. */
   live(): DeviceRef[] {
     return this.slots.filter((d): d is Device => d !== undefined && !d.dead).map((d) => d.ref);
+  }
+
+  /** Devices attached and not detached (faulted ones included), with their doorbell counts. */
+  attached(): LiveDevice[] {
+    const c = this.v.control;
+    return this.slots
+      .filter((d): d is Device => d !== undefined && d.dead?.code !== 'detached')
+      .map((d) => ({
+        ref: d.ref,
+        driver: d.driver,
+        // A faulted device serves nothing more: what it owes is not "in flight".
+        rung: d.dead ? 0 : Atomics.load(c, dcbIndex(this.v, d.id, DCB.DOORBELL_RUNG)),
+        served: d.dead ? 0 : Atomics.load(c, dcbIndex(this.v, d.id, DCB.DOORBELL_SERVED)),
+        attachedAt: d.attachedAt,
+      }));
+  }
+
+  /** Every attachment so far, oldest first (the most recent HISTORY_KEPT), for reports. */
+  history(): { ref: DeviceRef; driver: string; detached: boolean }[] {
+    return this.attachLog.map((d) => ({ ref: d.ref, driver: d.driver, detached: this.slots[d.id] !== d }));
   }
 
   async attach(kind: string | URL, ctx: number, driver: string, options: AttachOptions): Promise<DeviceHandle> {
@@ -448,6 +475,8 @@ export class DeviceHost {
       throw e;
     }
     dev.remote = Comlink.wrap<DeviceControl>(nodeEndpoint(worker));
+    this.attachLog.push(dev);
+    if (this.attachLog.length > HISTORY_KEPT) this.attachLog.shift();
     this.startWatchdog();
     return dev;
   }

@@ -32,6 +32,7 @@ import {
 } from '../ddk.js';
 import { FrameAllocator, type ContigRequest } from '../allocator.js';
 import { FF, H, type SharedViews } from '../layout.js';
+import { LockLedger } from './locks.js';
 import {
   epochOf,
   fixFrame,
@@ -96,6 +97,9 @@ export type BlockKind = 'reserve' | 'allocate' | 'alias' | 'physmap';
 export interface AliasMap {
   readonly pages: Int32Array;
   readonly tenures: Uint32Array;
+  /** The driver that made the alias, and where (alias-leak blame). */
+  readonly ctx: number;
+  readonly where: Error | undefined;
 }
 
 /** One memory block: the pages of one _PageReserve (or _PageAllocate) call. */
@@ -179,6 +183,8 @@ export class MemoryCore {
   readonly allocator: FrameAllocator;
   readonly rng: Prng;
   readonly history: History;
+  /** Which driver holds each lock still held (lock-leak blame). */
+  readonly locks = new LockLedger();
   readonly nulFrame: Frame;
   readonly stats: PagerStats = { pageIns: 0, pageOuts: 0, discards: 0, moves: 0, zeroFills: 0 };
 
@@ -410,14 +416,17 @@ export class MemoryCore {
    * tenures. The alias pages have no pager and map the same frames; CPU writes through them dirty
    * the alias PTE only — the reason PAGEMARKDIRTY exists.
    */
-  mapAlias(orig: LinPage, n: number, base: LinPage): void {
+  mapAlias(orig: LinPage, n: number, base: LinPage, ctx: number): void {
     const pages = new Int32Array(n);
     const tenures = new Uint32Array(n);
+    const where = this.history.currentStack();
     for (let i = 0; i < n; i++) {
       pages[i] = orig + i;
       tenures[i] = this.tenure[orig + i]!;
+      // The lock this call just took on the original now stands for the alias (alias-leak, not lock-leak).
+      if (!(this.pinfo[orig + i]! & (PI.FIXED | PI.NOPAGER))) this.locks.toAlias(this.frameOfPage(nthPage(orig, i)), ctx, where);
     }
-    this.reserve(base, n, 'alias', {}, { pages, tenures });
+    this.reserve(base, n, 'alias', {}, { pages, tenures, ctx, where });
     for (let i = 0; i < n; i++) this.commitNoPager(nthPage(base, i), this.frameOfPage(nthPage(orig, i)), PC_WRITEABLE, PI.ALIAS);
   }
 
@@ -430,7 +439,7 @@ export class MemoryCore {
   releaseAlias(b: Block, markPageOut: boolean, service: string, ctx: number): void {
     const map = b.alias!;
     for (let i = 0; i < b.size; i++) {
-      if (this.aliasValid(nthPage(b.base, i))) this.unlockPage(map.pages[i]! as LinPage, ctx, markPageOut, service);
+      if (this.aliasValid(nthPage(b.base, i))) this.unlockPage(map.pages[i]! as LinPage, ctx, markPageOut, service, true);
     }
     this.freeBlock(b, service, ctx);
   }
@@ -507,6 +516,7 @@ export class MemoryCore {
     this.history.beforeChange();
     const wasLocked = lockCount(this.shared, f) > 0 || (flagsOf(this.shared, f) & FF.FIXED) !== 0;
     const r = retireFrame(this.shared, f);
+    this.locks.clear(f);
     this.history.record(kind, f, r.epoch, ctx, page, service);
     if (r.inflight && wasLocked) this.observer?.unlockDuringDma(f, page, ctx, r.epoch, r.inflight, service);
     this.allocator.release(f);
@@ -666,6 +676,7 @@ export class MemoryCore {
       if (!this.isPresent(page)) this.pageIn(page);
       const f = this.frameOfPage(page);
       const count = lockFrame(this.shared, f, ctx);
+      this.locks.lock(f, ctx, this.history.currentStack());
       if (count === 1) {
         this.removePageable(page);
         this.history.record('lock', f, epochOf(this.shared, f), ctx, page, service);
@@ -689,12 +700,13 @@ export class MemoryCore {
   }
 
   /** Drops one lock (checked by the caller). At zero the page becomes a pager candidate again. */
-  unlockPage(page: LinPage, ctx: number, markPageOut: boolean, service: string): void {
+  unlockPage(page: LinPage, ctx: number, markPageOut: boolean, service: string, forAlias = false): void {
     // Device findings already published become records first, from the facts as they are.
     this.history.beforeChange();
     if (this.pinfo[page]! & (PI.FIXED | PI.NOPAGER)) return;
     const f = this.frameOfPage(page);
     const r = unlockFrame(this.shared, f);
+    this.locks.unlock(f, ctx, forAlias);
     if (r.count !== 0) return;
     this.endTenure(page);
     this.history.record('unlock', f, r.epoch, ctx, page, service);
@@ -898,6 +910,11 @@ export class MemoryCore {
     h.update(this.rng.state());
     h.update(`${this.pageableCount}:${this.swappableCommitted}:${JSON.stringify(this.stats)}`);
     return h.digest('hex');
+  }
+
+  /** Every global alias block still mapped (alive or dead), for alias-leak. */
+  aliasBlocks(): Block[] {
+    return [...this.blocks.values()].filter((b) => b.alias !== undefined);
   }
 
   /** The frame's DMA-visible state, for reports. */

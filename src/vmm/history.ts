@@ -188,6 +188,11 @@ export class History {
     if (--this.calls === 0) this.callStack = undefined;
   }
 
+  /** The current DDK call's stack (shared by its events), or undefined with stacks off. */
+  currentStack(): Error | undefined {
+    return this.stack();
+  }
+
   private stack(): Error | undefined {
     if (this.stacks === 'none') return undefined;
     // 'all-events' is the old cost: one capture per event, no sharing.

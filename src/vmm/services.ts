@@ -570,7 +570,7 @@ export class Vmm implements VmmServices {
       for (let i = p; i < p + c; i = nthPage(i, 1)) core.lockPage(i, this.ctx, markDirty, '_LinPageLock');
       if (!global) return 1;
       const alias = aliasBase as LinPage; // found in validation
-      core.mapAlias(p, c, alias);
+      core.mapAlias(p, c, alias, this.ctx);
       return pageBase(alias);
     });
   }
