@@ -66,10 +66,8 @@ export const test = base.extend<DmasimFixtures>({
     const seed = opts.seed ?? seedFor(name);
     const sim = await createSimulator({ pager: 'aggressive', ...opts, seed });
     const note = `dmasim seed ${seed} (test "${name}"; createSimulator({ seed: ${seed} }) reproduces its decisions)`;
-    onTestFailed(({ task: t }) => {
-      // Every failure message names the seed, whoever failed the test.
-      for (const e of t.result?.errors ?? []) if (typeof e.message === 'string' && !e.message.includes(note)) e.message = `${e.message}\n\n${note}`;
-    });
+    // Every failure message names the seed, whoever failed the test.
+    onTestFailed(({ task: t }) => appendToErrors(t.result?.errors, `\n\n${note}`));
     try {
       await use(sim);
     } finally {
@@ -95,9 +93,7 @@ export const test = base.extend<DmasimFixtures>({
       await sim.writeJson(`${stem}.json`);
       await sim.writeHtml(`${stem}.html`);
       files = `\nReports: ${stem}.json\n         ${stem}.html`;
-      onTestFailed(({ task: t }) => {
-        for (const e of t.result?.errors ?? []) if (typeof e.message === 'string' && !e.message.includes(stem)) e.message = `${e.message}${files}`;
-      });
+      onTestFailed(({ task: t }) => appendToErrors(t.result?.errors, files));
     }
     if (problems.length > 0) {
       throw new DmasimTeardownError(`the test left ${problems.length} problem${problems.length > 1 ? 's' : ''} behind:\n\n${problems.join('\n\n')}\n\n${note}${files}`);
@@ -108,6 +104,16 @@ export const test = base.extend<DmasimFixtures>({
 /** Thrown by the fixture's teardown: what the test left behind. */
 export class DmasimTeardownError extends Error {
   override readonly name = 'DmasimTeardownError';
+}
+
+/** Adds `text` to each error's message (and its stack, which reporters print), once. */
+function appendToErrors(errors: { message?: string; stack?: string }[] | undefined, text: string): void {
+  for (const e of errors ?? []) {
+    if (typeof e.message !== 'string' || e.message.includes(text)) continue;
+    const old = e.message;
+    e.message = `${old}${text}`;
+    if (typeof e.stack === 'string' && e.stack.includes(old)) e.stack = e.stack.replace(old, e.message);
+  }
 }
 
 function slug(s: string): string {
@@ -126,7 +132,8 @@ function isSimulator(x: unknown): x is Simulator {
   return typeof x === 'object' && x !== null && typeof (x as Simulator).violations === 'function' && typeof (x as Simulator).deviceFaults === 'function';
 }
 
-type Partial2<T> = { [K in keyof T]?: T[K] extends object ? Partial2<T[K]> : T[K] };
+/** Any part of a record, nested objects and arrays included. */
+export type DeepPartial<T> = T extends readonly (infer U)[] ? readonly DeepPartial<U>[] : T extends object ? { readonly [K in keyof T]?: DeepPartial<T[K]> } : T;
 
 expect.extend({
   toHaveNoDmaViolations(received: unknown) {
@@ -138,7 +145,7 @@ expect.extend({
     };
   },
 
-  toHaveDmaViolation(received: unknown, code: ViolationCode, fields?: Partial2<Violation>) {
+  toHaveDmaViolation(received: unknown, code: ViolationCode, fields?: DeepPartial<Violation>) {
     if (!isSimulator(received)) return { pass: false, message: () => 'expected a dmasim Simulator' };
     const all = received.violations();
     const hits = all.filter((v) => v.code === code && (fields === undefined || partialMatch(v, fields)));
@@ -154,7 +161,7 @@ expect.extend({
     };
   },
 
-  toHaveDeviceFault(received: unknown, kind: FaultKind, fields?: Partial2<DeviceFault>) {
+  toHaveDeviceFault(received: unknown, kind: FaultKind, fields?: DeepPartial<DeviceFault>) {
     if (!isSimulator(received)) return { pass: false, message: () => 'expected a dmasim Simulator' };
     const all = received.deviceFaults();
     const hits = all.filter((f) => f.kind === kind && (fields === undefined || partialMatch(f, fields)));
@@ -182,9 +189,9 @@ interface DmasimMatchers<R = unknown> {
   /** The simulator recorded no DMA violation. */
   toHaveNoDmaViolations(): R;
   /** A violation of `code` whose record contains `fields` was recorded; matched records no longer fail the test at teardown. */
-  toHaveDmaViolation(code: ViolationCode, fields?: Partial2<Violation>): R;
+  toHaveDmaViolation(code: ViolationCode, fields?: DeepPartial<Violation>): R;
   /** A device fault of `kind` whose record contains `fields` happened; matched faults no longer fail the test. */
-  toHaveDeviceFault(kind: FaultKind, fields?: Partial2<DeviceFault>): R;
+  toHaveDeviceFault(kind: FaultKind, fields?: DeepPartial<DeviceFault>): R;
   /** The driver's last DDK service call failed with `code` (and its error contains `fields`). */
   toHaveLastError(code: VmmErrorCode, fields?: Record<string, unknown>): R;
 }
