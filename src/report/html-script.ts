@@ -103,8 +103,9 @@ events.forEach(function (ev) {
       l = frameLane(ev.frame);
       it = open.get(ev.frame);
       if (it) { it.x1 = x; it.end = ev; open.delete(ev.frame); }
-      // Locked before the trace window began.
-      else l.items.push({ t: 'lock', x0: null, x1: x, ev: null, end: ev });
+      // An unlock with no lock before it: locked before the trace window began. (A free of an
+      // unlocked page ends no lock.)
+      else if (ev.kind === 'unlock') l.items.push({ t: 'lock', x0: null, x1: x, ev: null, end: ev });
       l.items.push({ t: ev.kind, x: x, ev: ev });
       if (ev.page >= 0) l.page = ev.page;
       break;
@@ -147,7 +148,11 @@ vs.forEach(function (v) {
   // The stretch the frame spent unlocked before the access: from its last unlock (or free).
   var last = null;
   l.items.forEach(function (it) { if ((it.t === 'unlock' || it.t === 'free') && it.x <= x && (!last || it.x > last.x)) last = it; });
-  if (last) l.gaps.push({ x0: last.x, x1: x, v: v, end: last });
+  // It ends at the access, or earlier where the frame was locked again (a stale address: the
+  // access lands in someone else's lock).
+  var end = x;
+  l.items.forEach(function (it) { if (last && it.t === 'lock' && it.x0 !== null && it.x0 > last.x && it.x0 < end) end = it.x0; });
+  if (last) l.gaps.push({ x0: last.x, x1: end, v: v, end: last });
 });
 var XMIN = -1, XMAX = xmax + 1;
 
@@ -155,11 +160,14 @@ var all = Array.from(lanes.values());
 var bad = all.filter(function (l) { return l.vs.length > 0; }).sort(function (a, b) { return a.first - b.first || a.frame - b.frame; });
 var devs = all.filter(function (l) { return l.device !== null; }).sort(function (a, b) { return a.device - b.device; });
 var rest = all.filter(function (l) { return l.device === null && l.vs.length === 0; }).sort(function (a, b) { return a.frame - b.frame; });
-var hidden = Math.max(0, rest.length - Math.max(0, MAX_FRAME_LANES - bad.length));
-var shown = bad.concat(devs, rest.slice(0, rest.length - hidden));
+// At most MAX_FRAME_LANES frame lanes (a canvas has a height limit): violating frames first.
+var frameLanes = bad.concat(rest);
+var hidden = Math.max(0, frameLanes.length - MAX_FRAME_LANES);
+var shownBad = bad.slice(0, MAX_FRAME_LANES);
+var shown = shownBad.concat(devs, rest.slice(0, MAX_FRAME_LANES - shownBad.length));
 var N = shown.length;
 var note = document.getElementById('lanes-note');
-if (hidden > 0) note.textContent = hidden + ' more frames appear in the trace and are not shown (the first ' + MAX_FRAME_LANES + ' frame lanes are).';
+if (hidden > 0) note.textContent = hidden + ' more frames appear in the trace and are not drawn (' + MAX_FRAME_LANES + ' frame lanes are, violating frames first); the list below has every record.';
 else if (N === 0) note.textContent = 'Nothing to draw: the trace is empty and there are no violation records.';
 
 function describe(it) {
@@ -249,7 +257,7 @@ function draw(u) {
       ctx.restore();
       var t = 'unlocked';
       if (b - a > textW(t, 10) + 30 * pr) label(t, (a + b) / 2, top + h * 0.5, RED, 'center', 10);
-      hit(a, b, top, bot, 'unlocked from seq ' + gp.end.ev.seq + ' (' + gp.end.t + ' by ' + drv(gp.end.ev.driver) + ') until the access at seq ' + gp.v.seq, 1);
+      hit(a, b, top, bot, 'unlocked from seq ' + gp.end.ev.seq + ' (' + gp.end.t + ' by ' + drv(gp.end.ev.driver) + ')' + (gp.x1 === X(gp.v.seq) ? ' until the access at seq ' + gp.v.seq : ' until locked again; the access at seq ' + gp.v.seq + ' used the old address'), 1);
     });
     l.items.forEach(function (it) {
       var x, a, b, c, w;
@@ -276,7 +284,7 @@ function draw(u) {
           var dc = it.t === 'free' ? '#222' : drvColor(it.ev.driver);
           ctx.fillStyle = dc; ctx.fillRect(c - 1.5 * pr, top + h * 0.08, 3 * pr, h * 0.84);
           if (it.t === 'free') ctx.fillRect(c - 3 * pr, top + h * 0.08, 6 * pr, 3 * pr);
-          if (l.vs.length) label(it.t, c - 3 * pr, top + h * 0.84, dc, 'right', 9);
+          if (l.vs.length && unit > 12 * pr) label(it.t, c - 3 * pr, top + h * 0.84, dc, 'right', 9);
           hit(c - 4 * pr, c + 4 * pr, top, bot, describe(it), 2);
           break;
         }
@@ -384,12 +392,20 @@ function place(u) {
     row.style.height = (u.valToPos(N - i - 1, 'y') - laneTop(u, i)) + 'px';
     row.style.width = (w + LABEL_W) + 'px';
   });
+  var prev = new Map();
   markers.forEach(function (m) {
-    var x = X(m.v.seq);
+    var x = X(m.v.seq), left = u.valToPos(x, 'x');
     m.node.hidden = x < min || x > max;
-    m.node.style.left = u.valToPos(x, 'x') + 'px';
+    m.node.style.left = left + 'px';
     m.node.style.top = ((laneTop(u, m.lane) + u.valToPos(N - m.lane - 1, 'y')) / 2) + 'px';
+    // Crowded markers (closer than one marker's width on a lane) shrink; zoom in to part them.
+    m.left = left;
+    m.crowded = false;
+    var p = prev.get(m.lane);
+    if (p && left - p.left < 22) { p.crowded = true; m.crowded = true; }
+    prev.set(m.lane, m);
   });
+  markers.forEach(function (m) { m.node.classList.toggle('crowded', m.crowded); });
 }
 
 var incrs = [];
@@ -434,7 +450,7 @@ if (N > 0 && window.uPlot) {
     } else {
       row.setAttribute('data-frame', String(l.frame));
       row.appendChild(el('span', { class: 'label' }, el('b', { text: l.frame >= 0 ? 'frame ' + hex(l.frame, 5) : 'outside RAM' }),
-        el('small', { text: (l.vs.length ? l.vs.length + ' violation' + (l.vs.length > 1 ? 's' : '') + ' · ' : '') + (l.page !== null ? 'page ' + hex(l.page, 5) : '') })));
+        el('small', { text: [l.vs.length ? l.vs.length + ' violation' + (l.vs.length > 1 ? 's' : '') : '', l.page !== null ? 'page ' + hex(l.page, 5) : ''].filter(Boolean).join(' · ') })));
     }
     row.style.left = -LABEL_W + 'px';
     laneEls.push(row);
@@ -492,13 +508,19 @@ function details(v) {
   if (lane && lane.items.length) {
     panel.appendChild(el('h4', { text: 'This frame in the trace' }));
     var ol = el('ol', { class: 'history' });
-    var list = lane.items.filter(function (it) { return it.t !== 'lock'; }).slice().sort(function (a, b) { return a.x - b.x; });
     var x = X(v.seq), mark = false;
+    var all = lane.items.filter(function (it) { return it.t !== 'lock'; }).slice().sort(function (a, b) { return a.x - b.x; });
+    // The events just before and after the record: what led to it.
+    var at = all.filter(function (it) { return it.x <= x; }).length;
+    var from = Math.max(0, at - 12), to = Math.min(all.length, at + 4);
+    var list = all.slice(from, to);
+    if (from > 0) ol.appendChild(el('li', { class: 'more', text: '… ' + from + ' earlier event' + (from > 1 ? 's' : '') + ' on this frame' }));
     list.forEach(function (it) {
       if (!mark && it.x > x) { ol.appendChild(el('li', { class: 'here', text: 'seq ' + v.seq + ': ' + v.code + ' (this record)' })); mark = true; }
       ol.appendChild(el('li', { text: describe(it) }));
     });
     if (!mark) ol.appendChild(el('li', { class: 'here', text: 'seq ' + v.seq + ': ' + v.code + ' (this record)' }));
+    if (to < all.length) ol.appendChild(el('li', { class: 'more', text: '… ' + (all.length - to) + ' later event' + (all.length - to > 1 ? 's' : '') }));
     panel.appendChild(ol);
   }
   var raw = el('details', null, el('summary', { text: 'record as JSON' }), el('pre', { class: 'json', text: JSON.stringify(v, null, 2) }));
@@ -520,8 +542,10 @@ function select(seq) {
   laneEls.forEach(function (row, i) { row.classList.toggle('selected', shown[i].vs.indexOf(v) >= 0); });
   document.querySelectorAll('[data-testid="violation-item"]').forEach(function (a) { a.classList.toggle('selected', Number(a.getAttribute('data-seq')) === seq); });
   if (u) {
-    var x = X(seq);
-    if (x < u.scales.x.min || x > u.scales.x.max) u.setScale('x', { min: XMIN, max: XMAX });
+    var x = X(seq), min = u.scales.x.min, max = u.scales.x.max;
+    // Too many events per pixel to read what led to the record: zoom to the events before it.
+    if (u.over.clientWidth / (max - min) < 4) u.setScale('x', { min: Math.max(XMIN, x - 150), max: Math.min(XMAX, x + 50) });
+    else if (x < min || x > max) u.setScale('x', { min: XMIN, max: XMAX });
     else u.redraw(false, false);
   }
 }
@@ -551,6 +575,8 @@ h2 .hint { font-weight: normal; }
 .chip { display: inline-block; margin: 0 6px 4px 0; padding: 1px 8px; border-radius: 10px; font-family: ui-monospace, monospace; font-size: 12px; }
 .chip.bad { background: #fde7ea; color: #9b0015; border: 1px solid #f4b4bd; }
 .chip.ok { background: #e8f5e9; color: #1b5e20; border: 1px solid #b7dfb9; }
+.chip.warn { background: #fff3e0; color: #8a4b00; border: 1px solid #f3c98b; }
+.chip.plain { background: #f4f4f4; color: #444; border: 1px solid #ddd; }
 .warnings { margin: 6px 0; padding-left: 18px; color: #8a4b00; }
 .box { margin: 8px 0; border: 1px solid #ddd; border-radius: 4px; padding: 4px 8px; }
 .box summary { cursor: pointer; font-weight: 600; }
@@ -580,6 +606,8 @@ pre { margin: 2px 0 6px; padding: 6px 8px; background: #f6f6f6; border-radius: 3
 .lane.violating .label small { color: #9b0015; }
 .lane.selected { outline: 2px solid var(--red); outline-offset: -2px; }
 .vmark { position: absolute; width: 20px; height: 20px; margin: -10px 0 0 -10px; border-radius: 50%; background: var(--red); color: #fff; font: bold 13px/20px system-ui, sans-serif; text-align: center; text-decoration: none; box-shadow: 0 0 0 2px #fff, 0 1px 4px rgba(0,0,0,.5); z-index: 3; cursor: pointer; }
+.vmark.crowded { width: 10px; height: 10px; margin: -5px 0 0 -5px; font-size: 0; box-shadow: 0 0 0 1px #fff; }
+.vmark.crowded.selected { z-index: 4; }
 .vmark:hover, .vmark.selected { box-shadow: 0 0 0 3px #fff, 0 0 0 5px var(--red), 0 1px 6px rgba(0,0,0,.5); }
 .tip { position: absolute; z-index: 5; max-width: 360px; padding: 4px 8px; background: rgba(33,33,33,.92); color: #fff; border-radius: 4px; font-size: 12px; pointer-events: none; }
 .bottom { display: grid; grid-template-columns: minmax(260px, 38%) 1fr; gap: 18px; align-items: start; }
@@ -602,5 +630,8 @@ pre { margin: 2px 0 6px; padding: 6px 8px; background: #f6f6f6; border-radius: 3
 .fmap tr.this td { font-weight: 600; background: #fde7ea; }
 .history { margin: 2px 0; padding-left: 20px; font-size: 12px; }
 .history li.here { color: var(--red); font-weight: 600; }
+.history li.more { list-style: none; color: var(--muted); }
+.list-box .vlist { max-height: 70vh; overflow: auto; }
+#violation-details { position: sticky; top: 8px; max-height: calc(100vh - 16px); overflow: auto; }
 .none { color: var(--muted); }
 `;

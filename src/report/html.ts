@@ -90,7 +90,7 @@ function header(r: SimReport): string {
 <h1>dmasim report <span class="${c.total ? 'total bad' : 'total ok'}">${c.total} violation${c.total === 1 ? '' : 's'}</span>${r.leaks.length ? ` <span class="total warn">${r.leaks.length} leak${r.leaks.length === 1 ? '' : 's'}</span>` : ''}${r.faults.length ? ` <span class="total warn">${r.counters.faultsTotal} fault${r.counters.faultsTotal === 1 ? '' : 's'}</span>` : ''}</h1>
 <p class="meta">${e(r.tool.name)} ${e(r.tool.version)} · node ${e(r.node)} · seed <b>${r.seed}</b> · memory ${r.memory.bytes / 1048576} MiB (${r.memory.frames} frames) · ${e(r.createdAt)} · trace ${r.trace.enabled ? `${ts.recorded} events recorded, ${r.trace.events.length} kept` : 'off'}</p>
 <p class="meta">options: ${opts || '(defaults)'}</p>
-<p class="counts">${chips}</p>
+<p class="counts">${chips}<span class="chip ${r.leaks.length ? 'warn' : 'plain'}" data-testid="leak-count">${r.leaks.length} leak${r.leaks.length === 1 ? '' : 's'}</span><span class="chip ${r.counters.faultsTotal ? 'warn' : 'plain'}" data-testid="fault-count">${r.counters.faultsTotal} device fault${r.counters.faultsTotal === 1 ? '' : 's'}</span><span class="chip plain">${r.devices.length} device${r.devices.length === 1 ? '' : 's'}</span></p>
 ${warn.length ? `<ul class="warnings">${warn.map((w) => `<li>${e(w)}</li>`).join('')}</ul>` : ''}
 </header>`;
 }
