@@ -371,6 +371,7 @@ class SimulatorImpl implements Simulator {
       seed: this.seed,
       options: this.resolvedOptions,
       memory: { ...this.memory },
+      drivers: this.drivers.map((d) => d.name),
       violations: this.violations(),
       violationCounts: counts,
       leaks: this.leaks(),

@@ -65,6 +65,7 @@ const report: SimReport = {
   seed: 7,
   options: { pager: 'aggressive', note: EVIL, nested: { a: [1, 2] } },
   memory: { bytes: 16 << 20, frames: 4096 },
+  drivers: ['default', 'B'],
   violations: [violation],
   violationCounts: { total: 1, byCode, kept: 1, ringDropped: 0 },
   leaks: [

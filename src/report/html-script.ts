@@ -44,6 +44,7 @@ vs.forEach(function (v) { if (v.device && !devByAtt.has(v.device.attachment)) de
 (R.faults || []).forEach(function (f) { if (!devByAtt.has(f.device.attachment)) devByAtt.set(f.device.attachment, Object.assign({ driver: f.driver }, f.device)); });
 var vBySeq = new Map(vs.map(function (v) { return [v.seq, v]; }));
 var driverNames = new Map();
+(R.drivers || []).forEach(function (name, i) { driverNames.set(i, name); });
 events.forEach(function (ev) {
   if ((ev.kind === 'dma' || ev.kind === 'doorbell') && devByAtt.has(ev.device)) {
     var d = devByAtt.get(ev.device);

@@ -42,6 +42,8 @@ export interface SimReport {
   /** The simulator's options as given, with defaults filled in (JSON-safe). */
   readonly options: Readonly<Record<string, unknown>>;
   readonly memory: { readonly bytes: number; readonly frames: number };
+  /** Driver context names by index (trace events name drivers by index). */
+  readonly drivers: readonly string[];
   readonly violations: readonly Violation[];
   readonly violationCounts: ViolationCounts;
   readonly leaks: readonly Leak[];
