@@ -237,7 +237,8 @@ export function createIdeBusmaster({ dma, regs, irq, options }: DeviceContext): 
    * transfer ends exactly at the end of the EOT entry (ACTIVE then clears).
    */
   function walk(need: number): Walk {
-    let at = regs.read(REG.BM_PRDT) & ~3;
+    // >>> 0: a table at or above 2 GiB stays an unsigned address.
+    let at = (regs.read(REG.BM_PRDT) & ~3) >>> 0;
     const limit = (Math.floor(at / BOUNDARY) + 1) * BOUNDARY;
     const list: SgElement[] = [];
     let covered = 0;
