@@ -76,25 +76,30 @@ export interface IdeCommand {
 const EXT = new Set<number>([ATA_COMMAND.READ_DMA_EXT, ATA_COMMAND.WRITE_DMA_EXT]);
 const READS = new Set<number>([ATA_COMMAND.READ_DMA, ATA_COMMAND.READ_DMA_EXT]);
 
-/** Programs one command in the SFF-8038i order and rings it; does not wait. */
-export function ideStart(dev: DeviceHandle, c: IdeCommand): void {
+/** Writes the task file and the command (rings it); touches no bus-master register. */
+export function ideTaskFile(dev: DeviceHandle, c: Omit<IdeCommand, 'prdt' | 'toMemory' | 'start'>): void {
   const ext = EXT.has(c.command);
-  const dir = (c.toMemory ?? READS.has(c.command)) ? BM_COMMAND.READ_WRITE : 0;
-  dev.ackInterrupt();
-  // Write back what was read: INTERRUPT and ERROR are write-1-to-clear, the DRIVE bits keep.
-  dev.writeReg(REG.BM_STATUS, dev.readReg(REG.BM_STATUS));
-  dev.writeReg(REG.BM_COMMAND, dir);
-  dev.writeReg(REG.BM_PRDT, c.prdt);
   const count = ext ? c.sectors & 0xffff : c.sectors & 0xff;
   const byte = (n: number) => Math.floor(c.lba / 2 ** n) & 0xff;
-  // 48-bit: bits 15:8 hold the "previous" byte (regs.ts).
   const or = c.orBits ?? 0;
+  // 48-bit: bits 15:8 hold the "previous" byte (regs.ts).
   dev.writeReg(REG.SECTOR_COUNT, count | or);
   dev.writeReg(REG.LBA_LOW, byte(0) | (ext ? byte(24) << 8 : 0) | or);
   dev.writeReg(REG.LBA_MID, byte(8) | (ext ? byte(32) << 8 : 0) | or);
   dev.writeReg(REG.LBA_HIGH, byte(16) | (ext ? byte(40) << 8 : 0) | or);
   dev.writeReg(REG.DEVICE, c.device ?? (DEVICE_BITS.LBA | (ext ? 0 : byte(24) & 0x0f)));
   dev.writeReg(REG.COMMAND, c.command);
+}
+
+/** Programs one command in the SFF-8038i order and rings it; does not wait. */
+export function ideStart(dev: DeviceHandle, c: IdeCommand): void {
+  const dir = (c.toMemory ?? READS.has(c.command)) ? BM_COMMAND.READ_WRITE : 0;
+  dev.ackInterrupt();
+  // Write back what was read: INTERRUPT and ERROR are write-1-to-clear, the DRIVE bits keep.
+  dev.writeReg(REG.BM_STATUS, dev.readReg(REG.BM_STATUS));
+  dev.writeReg(REG.BM_COMMAND, dir);
+  dev.writeReg(REG.BM_PRDT, c.prdt);
+  ideTaskFile(dev, c);
   if (c.start ?? true) dev.writeReg(REG.BM_COMMAND, dir | BM_COMMAND.START);
 }
 
