@@ -1,6 +1,7 @@
 /**
  * ide-busmaster: an ATA disk (device 0) behind an SFF-8038i bus-master IDE controller. Depends only
- * on the device contract (src/device-api.ts), physAddr, and node:fs for the image file.
+ * on the device contract (src/device-api.ts), physAddr, and node:fs for the image file (threadId
+ * from node:worker_threads keeps two workers saving one file from sharing a temporary name).
  *
  * The driver's sequence, as on the hardware: write BM_PRDT and BM_COMMAND.READ_WRITE, the task file,
  * the ATA command, then BM_COMMAND.START. A data command runs when the drive holds it and START is
