@@ -10,6 +10,7 @@ import type { DeviceDescriptor, DeviceFactory } from '../src/device-api.js';
 import * as copyEngine from './copy-engine/regs.js';
 import * as testProbe from './test-probe/regs.js';
 import * as isaAudio from './isa-audio/regs.js';
+import * as ideBusmaster from './ide-busmaster/regs.js';
 
 export interface CatalogEntry {
   readonly descriptor: DeviceDescriptor;
@@ -18,6 +19,7 @@ export interface CatalogEntry {
 
 export const catalog: Readonly<Record<string, CatalogEntry>> = {
   'copy-engine': { descriptor: copyEngine.DEVICE, load: async () => (await import('./copy-engine/index.js')).createCopyEngine },
+  'ide-busmaster': { descriptor: ideBusmaster.DEVICE, load: async () => (await import('./ide-busmaster/index.js')).createIdeBusmaster },
   'isa-audio': { descriptor: isaAudio.DEVICE, load: async () => (await import('./isa-audio/index.js')).createIsaAudio },
   'test-probe': { descriptor: testProbe.DEVICE, load: async () => (await import('./test-probe/index.js')).createTestProbe },
 };

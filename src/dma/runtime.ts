@@ -179,7 +179,16 @@ export class DeviceLoop {
     }
     // A graceful stop, between commands: let the model flush what must outlive it.
     if (this.model.close && !this.guard(served, () => this.model.close!())) return;
-    Atomics.store(c, at(DCB.STATE), DEVICE_STATE.STOPPED);
+    this.publishState(DEVICE_STATE.STOPPED);
+  }
+
+  /**
+   * Stores STATE and wakes a host waiting on it: a detach waits for STOPPED (or FAULTED) before it
+   * terminates the worker, so that close() has run (DeviceHost detach).
+   */
+  private publishState(state: number): void {
+    Atomics.store(this.v.control, this.at(DCB.STATE), state);
+    Atomics.notify(this.v.control, this.at(DCB.STATE));
   }
 
   /**
@@ -203,7 +212,7 @@ export class DeviceLoop {
       return true;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
-      Atomics.store(c, this.at(DCB.STATE), DEVICE_STATE.FAULTED);
+      this.publishState(DEVICE_STATE.FAULTED);
       this.onFault({ name: err.name, message: err.message, stack: err.stack, command });
       return false;
     }

@@ -251,12 +251,32 @@ class Device implements DeviceHandle {
     if (!Number.isFinite(graceMs) || graceMs < 0) throw new RangeError(`graceMs must be a non-negative number, got ${String(graceMs)}`);
     if (this.dead?.code === 'detached') return this.exited;
     if (!this.dead && graceMs > 0) {
+      const deadline = performance.now() + graceMs;
       // Ask the loop to stop; whatever happens, the worker is terminated next.
       await Promise.race([this.call((r) => r.shutdown()).catch(() => undefined), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      // shutdown() only asks: the loop leaves on its next turn, runs the model's close() (a disk
+      // writing its image to its file) and then publishes STOPPED. Terminating at the reply would
+      // cut close() off; so wait for it, within the same grace period.
+      await this.stopped(deadline);
     }
     this.kill(new DeviceError('detached', 'the device was detached', this.ref));
     await this.exited;
     this.host.release(this);
+  }
+
+  /** Resolves once the loop has left RUNNING (STOPPED after close(), or FAULTED), or at `deadline`. */
+  private async stopped(deadline: number): Promise<void> {
+    const c = this.v.control;
+    const at = this.idx(DCB.STATE);
+    for (;;) {
+      const state = Atomics.load(c, at);
+      if (state !== DEVICE_STATE.RUNNING || this.dead) return;
+      const left = deadline - performance.now();
+      if (left <= 0) return;
+      // Never blocks the main thread; the loop notifies this word as it publishes its state (runtime.ts).
+      const r = Atomics.waitAsync(c, at, state, left);
+      if (r.async) await r.value;
+    }
   }
 
   /**
