@@ -198,6 +198,7 @@ class SimulatorImpl implements Simulator {
   private readonly traceTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private leaksAtClose: Leak[] | undefined;
+  private readonly hangTimeoutMs: number;
   private readonly resolvedOptions: Readonly<Record<string, unknown>>;
 
   constructor(
@@ -210,6 +211,7 @@ class SimulatorImpl implements Simulator {
   ) {
     this.memory = { bytes: shared.frames * PAGESIZE, frames: shared.frames };
     this.resolvedOptions = resolvedOptions(opts, shared, seed);
+    this.hangTimeoutMs = opts.hangTimeoutMs ?? 10_000;
     const ports = new PortBus();
     this.cpu = new SimCpu(core, ports);
     this.traceReader = traceReader;
@@ -408,6 +410,8 @@ class SimulatorImpl implements Simulator {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Commands rung just before close get to finish (bounded) before leaks are judged.
+    await this.host.quiesce(Math.min(this.hangTimeoutMs, 5000));
     this.leaksAtClose = this.leaks();
     this.closed = true;
     await this.host.close();

@@ -80,6 +80,10 @@ describe('teardown', () => {
   });
 });
 
+test('commands rung just before the test returned get to finish: no dma-in-flight (regression: a last doorbell failed tests by timing)', () => {
+  expect(outcome('PASSES commands still running when the test returns')).toEqual({ status: 'passed', message: '' });
+});
+
 describe('reports of failing tests', () => {
   test('the message names a JSON and an HTML report, written, and the JSON validates against the schema', () => {
     const { message } = outcome('FAILS lock-leak: a page left locked');

@@ -400,6 +400,34 @@ export class DeviceHost {
       }));
   }
 
+  /**
+   * Resolves once no live device owes a doorbell (each has served every command rung, or faulted),
+   * or after `timeoutMs`: close() lets the commands a test just rang finish before it looks for
+   * DMA still in flight, so a driver that rang a last register and returned is not blamed for the
+   * device's microseconds. Polls; never blocks the main thread.
+   */
+  async quiesce(timeoutMs: number, stallMs = 250): Promise<void> {
+    const c = this.v.control;
+    const at = (d: Device, f: number) => Atomics.load(c, dcbIndex(this.v, d.id, f));
+    const deadline = performance.now() + timeoutMs;
+    // A device that owes a doorbell but shows no progress (a hang, a model spinning on purpose)
+    // ends the wait after stallMs without progress: only commands that are moving are waited for.
+    let mark = '';
+    let since = performance.now();
+    for (;;) {
+      const owing = this.slots.filter((d): d is Device => d !== undefined && !d.dead && at(d, DCB.DOORBELL_SERVED) !== at(d, DCB.DOORBELL_RUNG));
+      if (owing.length === 0) return;
+      const now = performance.now();
+      const state = owing.map((d) => `${d.id}:${at(d, DCB.DOORBELL_SERVED)}:${at(d, DCB.PROGRESS)}`).join(',');
+      if (state !== mark) {
+        mark = state;
+        since = now;
+      }
+      if (now >= deadline || now - since >= stallMs) return;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
   /** Every attachment so far, oldest first (the most recent HISTORY_KEPT), for reports. */
   history(): { ref: DeviceRef; driver: string; detached: boolean }[] {
     return this.attachLog.map((d) => ({ ref: d.ref, driver: d.driver, detached: this.slots[d.id] !== d }));
