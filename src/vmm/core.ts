@@ -31,7 +31,7 @@ import {
   PC_WRITEABLE,
 } from '../ddk.js';
 import { FrameAllocator, type ContigRequest } from '../allocator.js';
-import { FF, type SharedViews } from '../layout.js';
+import { FF, H, type SharedViews } from '../layout.js';
 import {
   epochOf,
   fixFrame,
@@ -885,7 +885,15 @@ export class MemoryCore {
   fingerprint(): string {
     const h = createHash('sha256');
     for (const a of [this.pte, this.pstate, this.pinfo, this.pblock, this.slotUse, this.tenure, this.shared.control, this.shared.ram]) {
-      h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      if (a !== this.shared.control) {
+        h.update(bytes);
+        continue;
+      }
+      // H.INSTANCE is a random id that tells simulators apart (links check it), not state: two
+      // simulators built with the same seed and fed the same calls must digest equal.
+      h.update(bytes.subarray(0, H.INSTANCE * 4));
+      h.update(bytes.subarray((H.INSTANCE + 1) * 4));
     }
     for (const [base, b] of [...this.blocks].sort((x, y) => x[0] - y[0])) {
       h.update(`${base}:${b.size}:${b.kind}:${b.prFlags};`);
