@@ -104,8 +104,9 @@ export class SharedLinkPort implements LinkPort {
     const wasFull = ((write - read) | 0) >= this.l.slots;
     // Hands the slot back: ordered after the copy above.
     Atomics.store(w, linkQueueIndex(this.rx, LINK_Q.READ), (read + 1) | 0);
-    // A producer that found the queue full waits on its wake word: tell it there is room.
-    if (wasFull) this.wakeHolder(this.tx);
+    // A producer that found the queue full waits on its wake word: tell it there is room. The
+    // producer of the queue this end receives from is the holder of the other side (rx).
+    if (wasFull) this.wakeHolder(this.rx);
     return frame;
   }
 
