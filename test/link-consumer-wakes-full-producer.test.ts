@@ -20,7 +20,7 @@ describe('link: the consumer wakes a producer waiting on a full queue', () => {
     const link = sim.createLink({ slots: 2 });
     // Device slot 0 stands in for a device holding side a (nothing runs in the slot).
     const l = attachLinkShared(link.a.buffer, v);
-    expect(claimLinkSide(l, 'a', 1)).toBe(true);
+    expect(claimLinkSide(v, l, 'a', 1)).toBe(true);
     const a = SharedLinkPort.open(v, link.a);
     const b = sim.openLink(link.b);
     const wake = () => Atomics.load(v.control, dcbIndex(v, 0, DCB.WAKE));
@@ -35,6 +35,6 @@ describe('link: the consumer wakes a producer waiting on a full queue', () => {
     expect(b.receive()).toEqual(new Uint8Array([2]));
     expect(wake()).toBe(after);
     b.close();
-    releaseLinkSide(l, 'a', 1);
+    releaseLinkSide(v, l, 'a', 1);
   });
 });
