@@ -67,8 +67,9 @@ export interface DmaPort {
 /**
  * The device's register file (32-bit words, shared with the driver). The device's own reads and
  * writes are plain: the descriptor's register rules (read-to-clear, write-1-to-clear, …) shape only
- * what the driver's accesses do. `set` and `clear` are atomic read-modify-writes, so a cause bit the
- * device sets is never lost to a driver's read-to-clear or write-1-to-clear racing with it.
+ * what the driver's accesses do. `set`, `clear` and `add` are atomic read-modify-writes, so a cause
+ * bit the device sets (or a count it adds) is never lost to a driver's read-to-clear or
+ * write-1-to-clear racing with it.
  */
 export interface Registers {
   read(index: number): number;
@@ -77,6 +78,11 @@ export interface Registers {
   set(index: number, bits: number): number;
   /** Clears `bits` in the register; returns the value before. */
   clear(index: number, bits: number): number;
+  /**
+   * Adds `delta` to the register, modulo 2^32; returns the value before. Atomic like set, so a
+   * counter the driver reads to clear (e1000 MPC, GPRC) never loses a count nor counts one twice.
+   */
+  add(index: number, delta: number): number;
 }
 
 export interface InterruptLine {
