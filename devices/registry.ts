@@ -10,6 +10,7 @@ import type { DeviceDescriptor, DeviceFactory } from '../src/device-api.js';
 import * as copyEngine from './copy-engine/regs.js';
 import * as testProbe from './test-probe/regs.js';
 import * as isaAudio from './isa-audio/regs.js';
+import * as nic from './nic/regs.js';
 
 export interface CatalogEntry {
   readonly descriptor: DeviceDescriptor;
@@ -19,5 +20,6 @@ export interface CatalogEntry {
 export const catalog: Readonly<Record<string, CatalogEntry>> = {
   'copy-engine': { descriptor: copyEngine.DEVICE, load: async () => (await import('./copy-engine/index.js')).createCopyEngine },
   'isa-audio': { descriptor: isaAudio.DEVICE, load: async () => (await import('./isa-audio/index.js')).createIsaAudio },
+  nic: { descriptor: nic.DEVICE, load: async () => (await import('./nic/index.js')).createNic },
   'test-probe': { descriptor: testProbe.DEVICE, load: async () => (await import('./test-probe/index.js')).createTestProbe },
 };
