@@ -318,6 +318,7 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
     if (frame.length > MAX_FRAME) {
       regs.add(REG.ROC, 1);
       counters.rxOversize++;
+      refuse(DIAG_CODE.FRAME_TOO_LONG, DIAG_RX);
       return 0;
     }
     const rg = ring(RX_RING);
