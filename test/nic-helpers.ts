@@ -2,20 +2,47 @@
  * A driver for the nic, written the way an e1000 driver is: rings and buffers in locked,
  * handed-out pages, descriptors written by the CPU, TDT/RDT moved by register writes, completions
  * found by DD in the descriptors and waited for on the interrupt line. Everything goes through the
- * public API (src/index.ts). Waiting is never timed: `until` acknowledges the line, clears ICR,
- * looks at the rings, and only then sleeps on the line — any progress after the look raises it.
+ * public API (src/index.ts), but for `served`, which reads the device loop's served-doorbell count.
+ * Waiting is never timed: `until` acknowledges the line, clears ICR, looks at the rings, and only
+ * then sleeps on the line — any progress after the look raises it; `fence` waits until every
+ * doorbell rung so far has been served, for the cases where nothing visible happens.
  */
 
 import { expect } from 'vitest';
 import { PAGEMARKDIRTY, nic as NIC, type DeviceHandle, type DriverContext, type Simulator } from '../src/index.js';
+import { DCB, dcbIndex } from '../src/layout.js';
 import { bytes, handOut, lockedPages, type Buffer } from './dma-helpers.js';
+import { sharedOf } from './internals.js';
 
 const PAGE = 4096;
 /** Bytes of TX buffer per TX descriptor slot (a piece of a frame is at most MAX_FRAME). */
 const TX_SLOT_BYTES = 2048;
 
-/** An ICR bit the device never sets: the driver raises it through ICS to learn that every earlier doorbell was served. */
-export const FENCE = 0x8000_0000;
+/**
+ * Resolves once the device has served every doorbell rung so far (its loop publishes the count
+ * after each onDoorbell returns). Frames the main thread sent before the last doorbell are taken in
+ * by that doorbell. Polls with a deadline: the outcome never depends on timing, only how long it takes.
+ */
+export async function served(sim: Simulator, dev: DeviceHandle, timeoutMs = 10_000): Promise<void> {
+  const v = sharedOf(sim);
+  const rung = Atomics.load(v.control, dcbIndex(v, dev.id, DCB.DOORBELL_RUNG));
+  const deadline = performance.now() + timeoutMs;
+  while (Atomics.load(v.control, dcbIndex(v, dev.id, DCB.DOORBELL_SERVED)) < rung) {
+    if (performance.now() > deadline) throw new Error(`doorbell ${rung} not served within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Is the interrupt line up? (waitForInterrupt looks at the level before its deadline: a zero timeout never waits.) */
+export async function lineUp(dev: DeviceHandle): Promise<boolean> {
+  return dev.waitForInterrupt({ timeoutMs: 0 }).then(
+    () => true,
+    (e: unknown) => {
+      if ((e as { code?: string }).code === 'timeout') return false;
+      throw e;
+    },
+  );
+}
 
 export interface NicOptions {
   /** Descriptors per ring (a multiple of 8: rings are multiples of 128 bytes). */
@@ -23,7 +50,7 @@ export interface NicOptions {
   rxCount?: number;
   /** Receive buffer size (RCTL.BSIZE): 256, 512, 1024 or 2048. */
   rxBufSize?: number;
-  /** IMS (default TXDW | RXT0 | RXO | FENCE). */
+  /** IMS (default TXDW | RXT0 | RXO). */
   ims?: number;
   /** Leave the buffers unlocked after allocation (the caller locks them per round). */
   unlockedBuffers?: boolean;
@@ -129,7 +156,7 @@ export class NicDriver {
     dev.writeReg(REG.RDLEN, this.rxCount * NIC.RX_DESC.SIZE);
     dev.writeReg(REG.RDH, 0);
     dev.writeReg(REG.RDT, 0);
-    dev.writeReg(REG.IMS, opts.ims ?? NIC.ICR.TXDW | NIC.ICR.RXT0 | NIC.ICR.RXO | FENCE);
+    dev.writeReg(REG.IMS, opts.ims ?? NIC.ICR.TXDW | NIC.ICR.RXT0 | NIC.ICR.RXO);
     dev.writeReg(REG.RCTL, NIC.RCTL.EN | BSIZE[this.rxBufSize]!);
     dev.writeReg(REG.TCTL, NIC.TCTL.EN);
   }
@@ -264,12 +291,13 @@ export class NicDriver {
     }
   }
 
-  /** Resolves once every doorbell rung before it has been served (and the frames that arrived before those). */
-  async fence(): Promise<number> {
-    this.dev.ackInterrupt();
-    this.dev.writeReg(NIC.REG.ICS, FENCE);
-    const { count } = await this.dev.waitForInterrupt({ timeoutMs: 10_000 });
-    return count;
+  /**
+   * Rings a doorbell that changes nothing (ICS of 0) and waits until it is served: every register
+   * write and every frame sent before it has then been acted on.
+   */
+  async fence(sim: Simulator): Promise<void> {
+    this.dev.writeReg(NIC.REG.ICS, 0);
+    await served(sim, this.dev);
   }
 }
 

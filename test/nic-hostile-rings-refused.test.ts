@@ -2,15 +2,15 @@
  * Ring registers and descriptors are hostile input. Each bad value below is refused before anything
  * is written: DIAG says why (DIAG_RX for the receive side), the head stays, no descriptor or buffer
  * byte changes, no frame leaves, and the refusal is counted. A refused DMA access is also a
- * violation record with the usual code. Every case waits with a fence (an ICS doorbell served after
- * the one under test), never with a sleep.
+ * violation record with the usual code. Every case waits with a fence (a doorbell rung after the
+ * one under test, and after the frame under test was sent, has been served), never with a sleep.
  */
 
 import { describe, expect, it } from 'vitest';
 import { nic as NIC, type ViolationCode } from '../src/index.js';
 import { simulatorsClosedAfterEach } from './helpers.js';
 import { lockedPages } from './dma-helpers.js';
-import { FENCE, frameOf, NicDriver, writeRxDescriptor, writeTxDescriptor } from './nic-helpers.js';
+import { frameOf, NicDriver, writeRxDescriptor, writeTxDescriptor } from './nic-helpers.js';
 
 const pool = simulatorsClosedAfterEach();
 const { REG, DIAG_CODE, DIAG_RX } = NIC;
@@ -19,7 +19,7 @@ async function rig() {
   const sim = await pool.make({ pager: 'off' });
   const link = sim.createLink();
   const host = sim.openLink(link.b);
-  const nic = new NicDriver(sim, await sim.attachDevice('nic', { name: 'hostile', link: link.a }), { ims: FENCE, rxBufSize: 1024 });
+  const nic = new NicDriver(sim, await sim.attachDevice('nic', { name: 'hostile', link: link.a }), { ims: 0, rxBufSize: 1024 });
   return { sim, nic, host };
 }
 
@@ -124,7 +124,7 @@ describe('nic: hostile transmit rings are refused', () => {
       const before = memory(r);
       const tdh = nic.dev.readReg(REG.TDH);
       nic.kick();
-      await nic.fence();
+      await nic.fence(sim);
       expect(nic.dev.readReg(REG.DIAG)).toBe(c.diag);
       expect(nic.dev.readReg(REG.TDH)).toBe(tdh);
       expect(memory(r)).toEqual(before);
@@ -138,17 +138,17 @@ describe('nic: hostile transmit rings are refused', () => {
 
   it('refused, not wedged: once the registers are fixed, the same doorbell sends the frame', async () => {
     const r = await rig();
-    const { nic, host } = r;
+    const { sim, nic, host } = r;
     const f = frameOf(2, 900);
     nic.queue(f, 2);
     nic.dev.writeReg(REG.TDLEN, 100);
     nic.kick();
-    await nic.fence();
+    await nic.fence(sim);
     expect(nic.dev.readReg(REG.DIAG)).toBe(DIAG_CODE.TX_RING_LENGTH);
     nic.dev.writeReg(REG.TDLEN, nic.txCount * NIC.TX_DESC.SIZE);
     nic.kick();
     expect(await host.nextFrame({ timeoutMs: 10_000 })).toEqual(f);
-    await nic.fence();
+    await nic.fence(sim);
     expect(nic.dev.readReg(REG.TDH)).toBe(2);
   });
 
@@ -159,7 +159,7 @@ describe('nic: hostile transmit rings are refused', () => {
     const before = memory(r);
     nic.dev.writeReg(REG.TDH, 3);
     nic.dev.writeReg(REG.TDT, 2); // the device owns 3 … 7, 0, 1: seven descriptors, no EOP
-    await nic.fence();
+    await nic.fence(sim);
     expect(nic.dev.readReg(REG.TDH)).toBe(3);
     expect(nic.dev.readReg(REG.DIAG)).toBe(DIAG_CODE.NONE);
     expect(memory(r)).toEqual(before);
@@ -178,7 +178,7 @@ describe('nic: hostile receive rings are refused', () => {
       c.bad(r);
       const before = memory(r);
       expect(host.send(frameOf(3, 200))).toBe(true);
-      await nic.fence();
+      await nic.fence(sim);
       expect(nic.dev.readReg(REG.DIAG)).toBe(c.diag);
       expect(memory(r)).toEqual(before);
       // One frame, one refusal: receive work comes from the wire, not from doorbells.
@@ -194,7 +194,7 @@ describe('nic: hostile receive rings are refused', () => {
     nic.postRx();
     const before = memory(r);
     expect(host.send(frameOf(4, NIC.MAX_FRAME + 1))).toBe(true);
-    await nic.fence();
+    await nic.fence(sim);
     expect(nic.dev.readReg(REG.DIAG)).toBe(DIAG_CODE.FRAME_TOO_LONG | DIAG_RX);
     expect(nic.dev.readReg(REG.ROC)).toBe(1);
     expect(nic.dev.readReg(REG.ROC)).toBe(0);
@@ -204,31 +204,31 @@ describe('nic: hostile receive rings are refused', () => {
     expect(sim.violations()).toEqual([]);
     // The next frame of a legal size is received as usual.
     expect(host.send(frameOf(5, NIC.MAX_FRAME))).toBe(true);
-    await nic.fence();
+    await nic.fence(sim);
     nic.collect();
     expect(nic.received).toEqual([frameOf(5, NIC.MAX_FRAME)]);
   });
 
   it('RCTL.EN clear: frames are dropped and counted, nothing written', async () => {
     const r = await rig();
-    const { nic, host } = r;
+    const { sim, nic, host } = r;
     nic.postRx();
     nic.dev.writeReg(REG.RCTL, 0);
     const before = memory(r);
     expect(host.send(frameOf(6, 100))).toBe(true);
-    await nic.fence();
+    await nic.fence(sim);
     expect(memory(r)).toEqual(before);
     expect(await nic.dev.stats()).toMatchObject({ rxFrames: 0, rxDisabled: 1, rxDropped: 0 });
   });
 
   it('TCTL.EN clear: queued descriptors wait; setting EN (a TCTL write rings) sends them', async () => {
     const r = await rig();
-    const { nic, host } = r;
+    const { sim, nic, host } = r;
     nic.dev.writeReg(REG.TCTL, 0);
     const f = frameOf(7, 400);
     nic.queue(f);
     nic.kick();
-    await nic.fence();
+    await nic.fence(sim);
     expect(nic.dev.readReg(REG.TDH)).toBe(0);
     expect(host.pending()).toBe(0);
     nic.dev.writeReg(REG.TCTL, NIC.TCTL.EN);
