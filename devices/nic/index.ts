@@ -117,6 +117,8 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
     /** Frames longer than MAX_FRAME that arrived (dropped; ROC counts them). */
     rxOversize: 0,
   };
+  // Scratch: one descriptor (transmit's walk is over before send() may receive, which reuses it),
+  // and the frame being transmitted (send() copies it into the link's slot).
   const desc = new Uint8Array(TX_DESC.SIZE);
   const dv = new DataView(desc.buffer);
   const frameBuf = new Uint8Array(MAX_FRAME);
@@ -129,9 +131,9 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
   }
   powerOn();
 
-  /** Records why a ring operation was refused (`code` may carry DIAG_RX already). */
-  function refuse(code: number, side: number): void {
-    regs.write(REG.DIAG, code | side);
+  /** Records why a ring operation was refused: `diag` is a DIAG_CODE, with DIAG_RX for the receive side. */
+  function refuse(diag: number): void {
+    regs.write(REG.DIAG, diag);
     counters.ringErrors++;
   }
 
@@ -218,7 +220,7 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
     if (!(regs.read(REG.TCTL) & TCTL.EN)) return 0;
     const rg = ring(TX_RING);
     if (typeof rg === 'number') {
-      refuse(rg, 0);
+      refuse(rg);
       return 0;
     }
     // The tail as of this doorbell: between head and it lie at most count − 1 descriptors, so the
@@ -230,17 +232,17 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
       const t = takeTxFrame(rg, head, tail);
       if (t.kind === 'incomplete') break;
       if (t.kind === 'refused') {
-        refuse(t.code, 0);
+        refuse(t.code);
         break;
       }
       const frame = frameBuf.subarray(0, t.length);
       if (!moveAll(t.buffers, frame, false)) {
-        refuse(DIAG_CODE.DMA_REFUSED, 0);
+        refuse(DIAG_CODE.DMA_REFUSED);
         break;
       }
       // The buffers are read: only now may the driver reuse them, which DD tells it.
       if (t.statusAt.length > 0 && !moveAll(t.statusAt, Uint8Array.from(t.status), true)) {
-        refuse(DIAG_CODE.DMA_REFUSED, 0);
+        refuse(DIAG_CODE.DMA_REFUSED);
         break;
       }
       if (t.statusAt.length > 0) cause |= ICR.TXDW;
@@ -318,12 +320,12 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
     if (frame.length > MAX_FRAME) {
       regs.add(REG.ROC, 1);
       counters.rxOversize++;
-      refuse(DIAG_CODE.FRAME_TOO_LONG, DIAG_RX);
+      refuse(DIAG_CODE.FRAME_TOO_LONG | DIAG_RX);
       return 0;
     }
     const rg = ring(RX_RING);
     if (typeof rg === 'number') {
-      refuse(rg, 0);
+      refuse(rg);
       return 0;
     }
     const size = rxBufferSize(rctl);
@@ -341,13 +343,13 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
     for (let k = 0; k < need; k++) {
       const i = (rg.head + k) % rg.count;
       if (!readDescriptor(rg, i)) {
-        refuse(DIAG_CODE.DMA_REFUSED, DIAG_RX);
+        refuse(DIAG_CODE.DMA_REFUSED | DIAG_RX);
         return 0;
       }
       const n = Math.min(size, frame.length - k * size);
       const lo = dv.getUint32(RX_DESC.ADDR, true);
       if (dv.getUint32(RX_DESC.ADDR + 4, true) !== 0 || lo + n > FOUR_GIB) {
-        refuse(DIAG_CODE.ADDRESS_HIGH, DIAG_RX);
+        refuse(DIAG_CODE.ADDRESS_HIGH | DIAG_RX);
         return 0;
       }
       buffers.push({ phys: physAddr(lo), length: n });
@@ -361,7 +363,7 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
     // both seq-cst stores after them, so a driver that saw either sees the data with the status.
     // Each scatter is checked whole before its first byte moves: a refused one writes nothing.
     if (!moveAll(buffers, frame, true) || !moveAll(statusAt, writeBack, true)) {
-      refuse(DIAG_CODE.DMA_REFUSED, DIAG_RX);
+      refuse(DIAG_CODE.DMA_REFUSED | DIAG_RX);
       return 0;
     }
     regs.write(REG.RDH, (rg.head + need) % rg.count);
