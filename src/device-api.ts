@@ -148,7 +148,7 @@ export interface WakeSource {
 export interface LinkPort {
   /** Largest frame the link carries, in bytes. */
   readonly maxFrame: number;
-  /** Someone holds the other end (a device, or the main thread). */
+  /** Someone holds the other end (a device, or the main thread). A change moves the device's wake word. */
   readonly connected: boolean;
   /** Queues a frame for the other end; false when its queue is full (nothing queued). */
   send(frame: Uint8Array): boolean;
@@ -187,7 +187,8 @@ export interface DeviceModel {
   onDoorbell(command: number): void;
   /**
    * Something other than a doorbell may have changed (a frame arrived on a link, room appeared,
-   * the ISA DMA controllers were reprogrammed): look at your inputs. Called by the device loop
+   * the other end of a link was claimed or given back, the ISA DMA controllers were reprogrammed):
+   * look at your inputs. Called by the device loop
    * after the doorbells owed are served, whenever the wake word moved since the last call. Optional.
    */
   onWake?(): void;
