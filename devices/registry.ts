@@ -11,6 +11,7 @@ import * as copyEngine from './copy-engine/regs.js';
 import * as testProbe from './test-probe/regs.js';
 import * as isaAudio from './isa-audio/regs.js';
 import * as ideBusmaster from './ide-busmaster/regs.js';
+import * as nic from './nic/regs.js';
 
 export interface CatalogEntry {
   readonly descriptor: DeviceDescriptor;
@@ -21,5 +22,6 @@ export const catalog: Readonly<Record<string, CatalogEntry>> = {
   'copy-engine': { descriptor: copyEngine.DEVICE, load: async () => (await import('./copy-engine/index.js')).createCopyEngine },
   'ide-busmaster': { descriptor: ideBusmaster.DEVICE, load: async () => (await import('./ide-busmaster/index.js')).createIdeBusmaster },
   'isa-audio': { descriptor: isaAudio.DEVICE, load: async () => (await import('./isa-audio/index.js')).createIsaAudio },
+  nic: { descriptor: nic.DEVICE, load: async () => (await import('./nic/index.js')).createNic },
   'test-probe': { descriptor: testProbe.DEVICE, load: async () => (await import('./test-probe/index.js')).createTestProbe },
 };

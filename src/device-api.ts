@@ -67,8 +67,9 @@ export interface DmaPort {
 /**
  * The device's register file (32-bit words, shared with the driver). The device's own reads and
  * writes are plain: the descriptor's register rules (read-to-clear, write-1-to-clear, …) shape only
- * what the driver's accesses do. `set` and `clear` are atomic read-modify-writes, so a cause bit the
- * device sets is never lost to a driver's read-to-clear or write-1-to-clear racing with it.
+ * what the driver's accesses do. `set`, `clear` and `add` are atomic read-modify-writes, so a cause
+ * bit the device sets (or a count it adds) is never lost to a driver's read-to-clear or
+ * write-1-to-clear racing with it.
  */
 export interface Registers {
   read(index: number): number;
@@ -77,6 +78,11 @@ export interface Registers {
   set(index: number, bits: number): number;
   /** Clears `bits` in the register; returns the value before. */
   clear(index: number, bits: number): number;
+  /**
+   * Adds `delta` to the register, modulo 2^32; returns the value before. Atomic like set, so a
+   * counter the driver reads to clear (e1000 MPC, GPRC) never loses a count nor counts one twice.
+   */
+  add(index: number, delta: number): number;
 }
 
 export interface InterruptLine {
@@ -142,7 +148,7 @@ export interface WakeSource {
 export interface LinkPort {
   /** Largest frame the link carries, in bytes. */
   readonly maxFrame: number;
-  /** Someone holds the other end (a device, or the main thread). */
+  /** Someone holds the other end (a device, or the main thread). A change moves the device's wake word. */
   readonly connected: boolean;
   /** Queues a frame for the other end; false when its queue is full (nothing queued). */
   send(frame: Uint8Array): boolean;
@@ -181,7 +187,8 @@ export interface DeviceModel {
   onDoorbell(command: number): void;
   /**
    * Something other than a doorbell may have changed (a frame arrived on a link, room appeared,
-   * the ISA DMA controllers were reprogrammed): look at your inputs. Called by the device loop
+   * the other end of a link was claimed or given back, the ISA DMA controllers were reprogrammed):
+   * look at your inputs. Called by the device loop
    * after the doorbells owed are served, whenever the wake word moved since the last call. Optional.
    */
   onWake?(): void;

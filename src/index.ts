@@ -32,6 +32,7 @@ export * as copyEngine from '../devices/copy-engine/regs.js';
 export * as testProbe from '../devices/test-probe/regs.js';
 export * as isaAudio from '../devices/isa-audio/regs.js';
 export * as ideBusmaster from '../devices/ide-busmaster/regs.js';
+export * as nic from '../devices/nic/regs.js';
 export { DMA_MODE, PAGE_PORTS, I8237_REG } from './isa/i8237.js';
 export { REPORT_SCHEMA_VERSION } from './report/types.js';
 export type { SimReport, Leak, LeakCode } from './report/types.js';

@@ -104,8 +104,9 @@ export class SharedLinkPort implements LinkPort {
     const wasFull = ((write - read) | 0) >= this.l.slots;
     // Hands the slot back: ordered after the copy above.
     Atomics.store(w, linkQueueIndex(this.rx, LINK_Q.READ), (read + 1) | 0);
-    // A producer that found the queue full waits on its wake word: tell it there is room.
-    if (wasFull) this.wakeHolder(this.tx);
+    // A producer that found the queue full waits on its wake word: tell it there is room. The
+    // producer of the queue this end receives from is the holder of the other side (rx).
+    if (wasFull) this.wakeHolder(this.rx);
     return frame;
   }
 
@@ -119,25 +120,39 @@ export class SharedLinkPort implements LinkPort {
     return { words: this.l.words, index: linkQueueIndex(this.rx, LINK_Q.WRITE) };
   }
 
-  private wakeHolder(q: 0 | 1): void {
-    const owner = Atomics.load(this.l.words, LINK.OWNER + q);
-    if (owner <= 0) return;
-    const at = dcbIndex(this.v, owner - 1, DCB.WAKE);
-    // The device re-checks its sources after any change of WAKE; it may be parked in its loop or
-    // waiting inside a command, and neither sets a flag we could test cheaply, so always notify (a
-    // notify with no waiter costs well under a microsecond).
-    Atomics.add(this.v.control, at, 1);
-    Atomics.notify(this.v.control, at);
+  private wakeHolder(s: 0 | 1): void {
+    wakeSideHolder(this.v, this.l, s);
   }
 }
 
-/** Claims side `side` of a link for `owner` (slot + 1, or -1 for the main thread); false if taken. */
-export function claimLinkSide(l: LinkViews, side: LinkSide, owner: number): boolean {
-  return Atomics.compareExchange(l.words, LINK.OWNER + sideIndex(side), 0, owner) === 0;
+/** Bumps the wake word of the device holding side index `s` (nothing for the main thread or nobody). */
+function wakeSideHolder(v: SharedViews, l: LinkViews, s: 0 | 1): void {
+  const owner = Atomics.load(l.words, LINK.OWNER + s);
+  if (owner <= 0) return;
+  const at = dcbIndex(v, owner - 1, DCB.WAKE);
+  // The device re-checks its sources after any change of WAKE; it may be parked in its loop or
+  // waiting inside a command, and neither sets a flag we could test cheaply, so always notify (a
+  // notify with no waiter costs well under a microsecond).
+  Atomics.add(v.control, at, 1);
+  Atomics.notify(v.control, at);
 }
 
-export function releaseLinkSide(l: LinkViews, side: LinkSide, owner: number): void {
-  Atomics.compareExchange(l.words, LINK.OWNER + sideIndex(side), owner, 0);
+/**
+ * Claims side `side` of a link for `owner` (slot + 1, or -1 for the main thread); false if taken.
+ * The holder of the other side is woken: its `connected` changed (a NIC's link-up status).
+ */
+export function claimLinkSide(v: SharedViews, l: LinkViews, side: LinkSide, owner: number): boolean {
+  // The OWNER exchange is seq-cst and precedes the peer's WAKE bump: a peer that sees the bump and
+  // then loads OWNER (its `connected`) sees this claim.
+  if (Atomics.compareExchange(l.words, LINK.OWNER + sideIndex(side), 0, owner) !== 0) return false;
+  wakeSideHolder(v, l, (1 - sideIndex(side)) as 0 | 1);
+  return true;
+}
+
+/** Gives side `side` back if `owner` holds it, and wakes the other side's holder (as claimLinkSide). */
+export function releaseLinkSide(v: SharedViews, l: LinkViews, side: LinkSide, owner: number): void {
+  if (Atomics.compareExchange(l.words, LINK.OWNER + sideIndex(side), owner, 0) !== owner) return;
+  wakeSideHolder(v, l, (1 - sideIndex(side)) as 0 | 1);
 }
 
 export function linkOwner(l: LinkViews, side: LinkSide): number {
@@ -187,7 +202,7 @@ export function openHostLink(v: SharedViews, endpoint: unknown): HostLinkPort {
   const port = SharedLinkPort.open(v, endpoint);
   const l = attachLinkShared((endpoint as LinkEndpoint).buffer, v);
   const side = port.side;
-  if (!claimLinkSide(l, side, -1)) throw new Error(`side ${side} of the link is already held`);
+  if (!claimLinkSide(v, l, side, -1)) throw new Error(`side ${side} of the link is already held`);
   let open = true;
   const live = () => {
     if (!open) throw new Error('the link port is closed');
@@ -221,7 +236,7 @@ export function openHostLink(v: SharedViews, endpoint: unknown): HostLinkPort {
     close() {
       if (!open) return;
       open = false;
-      releaseLinkSide(l, side, -1);
+      releaseLinkSide(v, l, side, -1);
     },
   };
 }

@@ -54,6 +54,13 @@ export class SharedRegisters implements Registers {
     return Atomics.and(this.v.control, this.base + index, ~bits) >>> 0;
   }
 
+  add(index: number, delta: number): number {
+    this.check(index);
+    // One RMW, as set: a driver's read-to-clear exchange lands wholly before the add (the count
+    // survives it) or after (the count is in the value it returned).
+    return Atomics.add(this.v.control, this.base + index, delta | 0) >>> 0;
+  }
+
   private check(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= Math.min(this.count, DEVICE_REGS)) throw new RangeError(`no register ${index}`);
   }

@@ -474,7 +474,7 @@ export class DeviceHost {
     try {
       worker = spawnDeviceWorker(data);
     } catch (e) {
-      for (const k of links) releaseLinkSide(k.l, k.side, id + 1);
+      for (const k of links) releaseLinkSide(this.v, k.l, k.side, id + 1);
       throw new SimulatorError(`could not start the device worker: ${(e as Error).message}`);
     }
     const dev = new Device(this, this.v, id, attachment, provisional, name, driver, worker);
@@ -591,7 +591,7 @@ export class DeviceHost {
         } catch (e) {
           throw new SimulatorError(`option "${key}": ${(e as Error).message}`);
         }
-        if (!claimLinkSide(l, value.side, id + 1)) {
+        if (!claimLinkSide(this.v, l, value.side, id + 1)) {
           const owner = linkOwner(l, value.side);
           const by = owner > 0 ? this.slots[owner - 1]?.ref : undefined;
           throw new SimulatorError(`option "${key}": side ${value.side} of the link is already held by ${owner < 0 ? 'the main thread' : by ? `${by.kind}#${by.id}` : 'another device'}`);
@@ -600,7 +600,7 @@ export class DeviceHost {
       }
       return held;
     } catch (e) {
-      for (const k of held) releaseLinkSide(k.l, k.side, id + 1);
+      for (const k of held) releaseLinkSide(this.v, k.l, k.side, id + 1);
       throw e;
     }
   }
@@ -608,7 +608,7 @@ export class DeviceHost {
   release(dev: Device): void {
     if (this.slots[dev.id] !== dev) return;
     // The worker has exited: its link sides are free for another device.
-    for (const k of dev.links) releaseLinkSide(k.l, k.side, dev.id + 1);
+    for (const k of dev.links) releaseLinkSide(this.v, k.l, k.side, dev.id + 1);
     // The worker has exited: every record it appended is in the ring. Drain what can be drained
     // now; records queued behind a slot another writer has not published yet carry this
     // attachment's id, and it stays known until the ring has been read past them.
