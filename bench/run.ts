@@ -15,8 +15,9 @@
  *  lock-copy-unlock            _LinPageLock(3) + _CopyPageTable(3) + _LinPageUnLock(3), stacks on
  *  lock-cost-1g-vs-16m         the same at 1 GiB vs 16 MiB of memory (latency, ABBA)
  *  pager-moves                 aggressive pager decisions (move or page-out), pages/s
- *  stress-pages-per-s(-Ndev)   verified pages/s of the clean stress loop (bench/stress-loop.ts),
- *                              64 KiB transfers, 1 / 2 / 4 copy engines; the best as the headline
+ *  stress-pages-per-s(-Ndev)   verified pages/s of `dmasim stress`'s loop (src/stress/loop.ts via
+ *                              bench/stress-loop.ts): its copy-engine driver, 64 KiB transfers,
+ *                              1 / 2 / 4 copy engines; the best as the headline
  *  stress-scaling              best of 2 / 4 devices vs 1
  *  checks-on-vs-off            stress throughput, checks on vs off (SimulatorOptions.checks)
  *  trace-on-vs-off             stress throughput, event trace on vs off

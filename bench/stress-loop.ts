@@ -1,78 +1,29 @@
 /**
- * The clean stress-style driver loop the benchmarks measure: per copy engine, lock a 64 KiB source
- * and destination (16 pages each, PAGEMARKDIRTY), _CopyPageTable both, write one scatter-gather
- * descriptor per page pair (the pages are not contiguous under the pager), ring the doorbell, await
- * the interrupt, verify every byte, unlock. Correct driver: any violation or lost byte is a bug.
+ * The stress loop the benchmark's stress rows measure: `dmasim stress`'s own loop
+ * (src/stress/loop.ts) with its copy-engine kind driver, every transfer 64 KiB page-aligned (16
+ * pages: lock both buffers, PAGEMARKDIRTY on the destination, _CopyPageTable, payload written and
+ * the destination poisoned, one scatter-gather descriptor per page pair, doorbell, interrupt, every
+ * byte compared, unlock), with the loop's CPU touches and pager passes between transfers and its
+ * turn token between the driver tasks. Correct drivers: any violation or lost byte is a bug.
  */
 
-import { copyEngine as CE, PAGEMARKDIRTY, PG_SYS, type DeviceHandle, type DriverContext, type Simulator } from '../src/index.js';
+import type { Simulator } from '../src/index.js';
+import { StressLoop } from '../src/stress/loop.js';
 
-const PAGES = 16;
+const SIZE = 64 << 10;
 
-export interface LoopDevice {
-  readonly dev: DeviceHandle;
-  readonly drv: DriverContext;
-  readonly src: number;
-  readonly dst: number;
-  readonly desc: number;
-  readonly descPhys: number;
-  readonly pattern: Uint8Array;
+/** One driver context and copy engine per device (the stress runner's set-up). */
+export function setUpLoop(sim: Simulator, devices: number): Promise<StressLoop> {
+  return StressLoop.create(sim, { devices, kinds: ['copy-engine'], inject: [], seed: sim.seed, fixedSize: SIZE });
 }
 
-/** One driver context and copy engine per device, with their buffers allocated (not locked). */
-export async function setUpLoop(sim: Simulator, devices: number): Promise<LoopDevice[]> {
-  const out: LoopDevice[] = [];
-  for (let i = 0; i < devices; i++) {
-    const drv = sim.createDriver(`loop-${i}`);
-    const src = drv.vmm.pageAllocate(PAGES, PG_SYS, 0, 0, 0, 0, null, 0);
-    const dst = drv.vmm.pageAllocate(PAGES, PG_SYS, 0, 0, 0, 0, null, 0);
-    // The descriptor page stays locked: the engine reads it by DMA on every command.
-    const desc = drv.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, 0);
-    drv.vmm.linPageLock(desc >>> 12, 1, PAGEMARKDIRTY);
-    const pte = new Uint32Array(1);
-    drv.vmm.copyPageTable(desc >>> 12, 1, pte, 0);
-    const pattern = Uint8Array.from({ length: PAGES * 4096 }, (_, k) => (k * 31 + i) & 0xff);
-    sim.cpu.writeBytes(src, pattern);
-    out.push({ dev: await drv.attachDevice('copy-engine'), drv, src, dst, desc, descPhys: (pte[0]! & ~0xfff) >>> 0, pattern });
+/** One round: `devices` transfers (one per device in steady state), concurrently. Returns pages verified. */
+export async function round(sim: Simulator, loop: StressLoop): Promise<number> {
+  const before = loop.bytesVerified;
+  await loop.run({ transfers: loop.devices.length });
+  if (loop.bytesLost > 0 || loop.unexpectedViolations > 0 || loop.failed) {
+    const v = sim.violations()[0];
+    throw new Error(`the stress loop lost ${loop.bytesLost} bytes, made ${loop.unexpectedViolations} violations${v ? `: ${sim.render(v)}` : ''}${loop.failed ? ' and a task failed' : ''}`);
   }
-  return out;
-}
-
-const ptes = new Uint32Array(2 * PAGES);
-const descBytes = new Uint8Array(16 * PAGES);
-const descView = new DataView(descBytes.buffer);
-
-/** One transfer on one device; returns the pages verified. Throws on any lost byte. */
-export async function cycle(sim: Simulator, d: LoopDevice): Promise<number> {
-  const { drv, dev } = d;
-  const ok =
-    drv.vmm.linPageLock(d.src >>> 12, PAGES, PAGEMARKDIRTY) &&
-    drv.vmm.linPageLock(d.dst >>> 12, PAGES, PAGEMARKDIRTY) &&
-    drv.vmm.copyPageTable(d.src >>> 12, PAGES, ptes.subarray(0, PAGES), 0) &&
-    drv.vmm.copyPageTable(d.dst >>> 12, PAGES, ptes.subarray(PAGES), 0);
-  if (!ok) throw new Error(`the stress driver's lock or _CopyPageTable failed: ${JSON.stringify(drv.vmm.lastError)}`);
-  for (let i = 0; i < PAGES; i++) {
-    descView.setUint32(i * 16, ptes[i]! & ~0xfff, true);
-    descView.setUint32(i * 16 + 4, ptes[PAGES + i]! & ~0xfff, true);
-    descView.setUint32(i * 16 + 8, 4096, true);
-    descView.setUint32(i * 16 + 12, i + 1 < PAGES ? d.descPhys + (i + 1) * 16 : 0, true);
-  }
-  sim.cpu.writeBytes(d.desc, descBytes);
-  dev.ackInterrupt();
-  dev.writeReg(CE.REG.DESC, d.descPhys);
-  dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | CE.CONTROL.SG | CE.CONTROL.IRQ_ENABLE);
-  await dev.waitForInterrupt();
-  const got = sim.cpu.readBytes(d.dst, PAGES * 4096);
-  for (let i = 0; i < got.length; i += 997) if (got[i] !== d.pattern[i]) throw new Error(`byte ${i} lost: got ${got[i]}, want ${d.pattern[i]}; engine STATUS ${dev.readReg(CE.REG.STATUS)} ERROR ${dev.readReg(CE.REG.ERROR)} BYTES_DONE ${dev.readReg(CE.REG.BYTES_DONE)}; ${sim.violations().length} violations`);
-  drv.vmm.linPageUnLock(d.src >>> 12, PAGES, 0);
-  drv.vmm.linPageUnLock(d.dst >>> 12, PAGES, 0);
-  // The next cycle must see the copy land again.
-  sim.cpu.writeBytes(d.dst, descBytes.subarray(0, 16));
-  return PAGES;
-}
-
-/** One round: every device runs one cycle, concurrently. Returns pages verified. */
-export async function round(sim: Simulator, devices: readonly LoopDevice[]): Promise<number> {
-  const n = await Promise.all(devices.map((d) => cycle(sim, d)));
-  return n.reduce((a, b) => a + b, 0);
+  return (loop.bytesVerified - before) / 4096;
 }

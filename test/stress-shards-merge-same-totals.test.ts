@@ -1,0 +1,32 @@
+// A campaign's totals do not depend on how it is run: one process, --jobs 2, or --shard 1/2 and
+// 2/2 merged give the same transfers, bytes, violation counts by code, and injected / detected by
+// kind (the seeds' main-thread steps happen in an order fixed by the seed: src/stress/turns.ts).
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { dmasim, readReport, schemaErrors, scratchDir, totalsOf } from './stress-helpers.js';
+
+const CAMPAIGN = ['stress', '--seeds', '1..4', '--transfers', '16', '--inject', 'unlock-early:0.1', '--inject', 'stale-address:0.1', '--inject', 'short-buffer:0.1', '--inject', 'leak-lock:0.1', '--inject', 'no-markdirty:0.1'];
+
+test('one run, --jobs 2, and two shards merged agree on every total', async () => {
+  const dir = scratchDir();
+  const f = (n: string) => join(dir, n);
+  const runs = await Promise.all([
+    dmasim([...CAMPAIGN, '--json', f('one.json')]),
+    dmasim([...CAMPAIGN, '--jobs', '2', '--json', f('jobs.json')]),
+    dmasim([...CAMPAIGN, '--shard', '1/2', '--json', f('s1.json')]),
+    dmasim([...CAMPAIGN, '--shard', '2/2', '--json', f('s2.json')]),
+  ]);
+  for (const r of runs) expect(r.code, r.stderr).toBe(1); // injected bugs were found
+  const merge = await dmasim(['merge', f('s1.json'), f('s2.json'), '--json', f('merged.json')]);
+  expect(merge.code, merge.stderr).toBe(1);
+  const [one, jobs, s1, s2, merged] = ['one', 'jobs', 's1', 's2', 'merged'].map((n) => readReport(f(`${n}.json`)));
+  for (const r of [one, jobs, s1, s2, merged]) expect(schemaErrors(r)).toBe('');
+  expect(s1!.seeds.count + s2!.seeds.count).toBe(4);
+  expect(one!.result.injectedTransfers).toBeGreaterThan(0);
+  expect(one!.result.violationCounts.unexpected).toBe(0);
+  expect(totalsOf(jobs!)).toEqual(totalsOf(one!));
+  expect(totalsOf(merged!)).toEqual(totalsOf(one!));
+  expect(merged!.shards).toEqual({ count: 2, indices: [1, 2] });
+  expect(merged!.failures.map((x) => x.seed)).toEqual(one!.failures.map((x) => x.seed));
+  expect(merged!.failures.map((x) => x.reproduce)).toEqual(one!.failures.map((x) => x.reproduce));
+}, 180_000);
