@@ -143,8 +143,9 @@ export const DCB = {
   /** No-crossing boundary in bytes (0 = none). */
   BOUNDARY: 11,
   /**
-   * 1 while the worker's loop is (about to be) parked in Atomics.wait on WAKE: the host notifies
-   * only then. A notify is a futex wake-up of tens of microseconds; a spinning worker needs none.
+   * 1 while the worker is (about to be) parked in Atomics.wait on WAKE — in its loop, or in a
+   * model's wake.wait inside a command: wakers notify only then (src/wake.ts). A notify is a futex
+   * wake-up of tens of microseconds; a spinning or busy worker needs none.
    */
   PARKED: 12,
   REGS: 32,

@@ -9,8 +9,9 @@
  * source inside a command returns), the main thread through the queue's WRITE word (waitAsync).
  */
 
-import { DCB, LINK, LINK_Q, attachLinkShared, dcbIndex, linkQueueIndex, linkSlotOffset, type LinkViews, type SharedViews } from './layout.js';
+import { LINK, LINK_Q, attachLinkShared, linkQueueIndex, linkSlotOffset, type LinkViews, type SharedViews } from './layout.js';
 import type { LinkPort } from './device-api.js';
+import { wakeDevice } from './wake.js';
 
 export type LinkSide = 'a' | 'b';
 
@@ -129,12 +130,9 @@ export class SharedLinkPort implements LinkPort {
 function wakeSideHolder(v: SharedViews, l: LinkViews, s: 0 | 1): void {
   const owner = Atomics.load(l.words, LINK.OWNER + s);
   if (owner <= 0) return;
-  const at = dcbIndex(v, owner - 1, DCB.WAKE);
-  // The device re-checks its sources after any change of WAKE; it may be parked in its loop or
-  // waiting inside a command, and neither sets a flag we could test cheaply, so always notify (a
-  // notify with no waiter costs well under a microsecond).
-  Atomics.add(v.control, at, 1);
-  Atomics.notify(v.control, at);
+  // The device re-checks its sources after any change of WAKE, parked in its loop or waiting inside
+  // a command (src/wake.ts: notified only if parked).
+  wakeDevice(v, owner - 1);
 }
 
 /**

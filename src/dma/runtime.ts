@@ -94,12 +94,14 @@ export class SharedInterrupt implements InterruptLine {
 export class SharedWake implements WakeSource {
   private readonly at: number;
   private readonly progressAt: number;
+  private readonly parkedAt: number;
   constructor(
     private readonly v: SharedViews,
     device: number,
   ) {
     this.at = dcbIndex(v, device, DCB.WAKE);
     this.progressAt = dcbIndex(v, device, DCB.PROGRESS);
+    this.parkedAt = dcbIndex(v, device, DCB.PARKED);
   }
 
   token(): number {
@@ -107,8 +109,12 @@ export class SharedWake implements WakeSource {
   }
 
   wait(token: number, timeoutMs: number): void {
-    // The worker may block; bounded by the caller's timeout, so a lost wake-up costs at most that.
+    // PARKED before the wait's own comparison of WAKE, against the waker's bump of WAKE before its
+    // load of PARKED (src/wake.ts): the waker notifies, or the wait returns at once. Bounded by the
+    // caller's timeout in any case.
+    Atomics.store(this.v.control, this.parkedAt, 1);
     Atomics.wait(this.v.control, this.at, token, timeoutMs);
+    Atomics.store(this.v.control, this.parkedAt, 0);
     // Waiting for the driver (a masked channel) is not hanging: the device answered its wake source.
     Atomics.add(this.v.control, this.progressAt, 1);
   }

@@ -36,6 +36,7 @@ import { recoverAccess } from '../dma/record.js';
 import { kindWord, releaseTraceProducer, type TraceWriter } from '../trace.js';
 import type { DeviceFault, DeviceRef, FaultKind, ReportSink } from '../report.js';
 import { nodeEndpoint } from './endpoint.js';
+import { wakeDevice } from '../wake.js';
 import type { DeviceControl, DeviceWorkerData, WorkerMessage } from './protocol.js';
 import type { LiveDevice } from '../leaks.js';
 
@@ -201,10 +202,9 @@ class Device implements DeviceHandle {
    * PARKED before its wait (runtime.ts): a spinning worker sees the bump and needs no futex wake-up.
    */
   private wake(): void {
-    const c = this.v.control;
-    Atomics.add(c, this.idx(DCB.WAKE), 1);
-    if (Atomics.load(c, this.idx(DCB.PARKED)) !== 0) Atomics.notify(c, this.idx(DCB.WAKE));
+    wakeDevice(this.v, this.id);
   }
+
 
   async waitForInterrupt(options: { timeoutMs?: number } = {}): Promise<{ count: number }> {
     const timeoutMs = options.timeoutMs ?? 5000;
@@ -370,14 +370,9 @@ export class DeviceHost {
 
   /** Bumps every live device's wake word (the ISA DMA controllers changed). */
   wakeAll(): void {
-    const c = this.v.control;
-    for (const d of this.slots) {
-      if (!d || d.dead) continue;
-      const at = dcbIndex(this.v, d.id, DCB.WAKE);
-      // A device waiting on its wake word (the loop, or a model inside a command) re-checks its state.
-      Atomics.add(c, at, 1);
-      Atomics.notify(c, at);
-    }
+    // A device waiting on its wake word (the loop, or a model inside a command) re-checks its state;
+    // only a parked one costs a futex wake-up (src/wake.ts).
+    for (const d of this.slots) if (d && !d.dead) wakeDevice(this.v, d.id);
   }
 
   /** Devices attached now. */
