@@ -78,7 +78,9 @@ import {
   PageFault,
   SYS_VM_HANDLE,
   createSimulator,
+  type DriverContext,
   type Simulator,
+  type VmmServices,
 } from '../src/index.js';
 import { FRAMES, PAGE, USABLE_FRAMES, VmmModel, contigOk, hex, type MBlock, type MPage, type Prediction, type Tri } from './model/vmm-model.js';
 
@@ -87,6 +89,10 @@ type Pager = 'off' | 'random' | 'aggressive';
 /** What a command runs against: the simulator, the model, and the run's settings and tallies. */
 interface World {
   readonly sim: Simulator;
+  /** The driver contexts: the simulator's own ('default') and 'B'. */
+  readonly drivers: readonly DriverContext[];
+  /** The services of the driver making the current command's calls. */
+  vmm: VmmServices;
   readonly m: VmmModel;
   /** Bracket every failing call with sim.fingerprint(). */
   readonly fingerprints: boolean;
@@ -132,7 +138,7 @@ function serve(w: World, c: Call): void {
   const before = w.fingerprints && mayFail ? w.sim.fingerprint() : undefined;
   const saved = c.outputs?.map((a) => a.slice());
   const r = c.call();
-  const err = w.sim.vmm.lastError;
+  const err = w.vmm.lastError;
   w.tally.calls++;
   const failedAs = (code: string, value: number) => {
     check(r === value, () => `${c.text}: expected the failure value ${hex(value)} (${code}), got ${hex(r)} (lastError ${err?.code ?? 'null'})`);
@@ -224,6 +230,18 @@ function observe(w: World, after: string): void {
   for (const { block, index, page } of m.committed()) if (!page.fixed && page.locks > 0) locks.set(block.base + index, page.locks);
   const real = sim.outstandingLocks();
   check(real.length === locks.size && real.every((l) => l.linearPage !== null && locks.get(l.linearPage) === l.lockCount), () => at(`outstanding locks ${JSON.stringify(real.map((l) => [l.linearPage === null ? null : hex(l.linearPage), l.lockCount]))}, model ${JSON.stringify([...locks].map(([p, n]) => [hex(p), n]))}`));
+  // Who holds them: the driver of each page's first lock, and per driver the locks it still holds (lock-leak).
+  const first = new Map(real.map((l) => [l.linearPage, l.driver]));
+  const blame = new Map<string, number>();
+  for (const { block, index, page } of m.committed()) {
+    if (page.fixed || page.locks === 0) continue;
+    const p = block.base + index;
+    check(first.get(p) === DRIVER_NAMES[page.firstLocker], () => at(`outstandingLocks() names ${first.get(p)} for ${hex(p)}, model ${DRIVER_NAMES[page.firstLocker]} (its lock took the count from 0)`));
+    for (const h of page.holders) blame.set(`${hex(p)} ${DRIVER_NAMES[h.ctx]}`, (blame.get(`${hex(p)} ${DRIVER_NAMES[h.ctx]}`) ?? 0) + h.count);
+  }
+  const leaks = sim.leaks().filter((l) => l.code === 'lock-leak');
+  const realBlame = new Map(leaks.map((l) => [`${l.linearPage === null ? null : hex(l.linearPage)} ${l.driver}`, l.count]));
+  check(realBlame.size === blame.size && [...blame].every(([k, n]) => realBlame.get(k) === n), () => at(`lock-leak records ${JSON.stringify([...realBlame])}, model ${JSON.stringify([...blame])}`));
   // Free counts: EDX (lockable) exactly; EAX (free) exactly where residency is known.
   const eax = vmm.getFreePageCount(0, edx);
   const [lo, hi] = m.freeRange();
@@ -245,18 +263,36 @@ function expectContents(w: World, after: string): void {
 
 // ——— commands ———
 
+const DRIVER_NAMES = ['default', 'B'] as const;
+
+function actAs(w: World, driver: number): void {
+  w.vmm = w.drivers[driver]!.vmm;
+  w.m.ctx = driver;
+}
+
 /** A command: resolved against the model when it runs (blocks are picked by index), then observed. */
 class Step implements fc.Command<World, World> {
   constructor(
     private readonly label: string,
     private readonly body: (w: World) => string | null,
+    /** Which driver context makes the calls (0: 'default', 1: 'B'). */
+    private readonly driver = 0,
   ) {}
+  /** The same command, made by driver context `driver`. */
+  by(driver: number): Step {
+    return new Step(`${this.label} by ${DRIVER_NAMES[driver]}`, this.body, driver);
+  }
   check(): boolean {
     return true;
   }
   run(_m: World, w: World): void {
-    const did = this.body(w);
-    if (did !== null) observe(w, did);
+    actAs(w, this.driver);
+    try {
+      const did = this.body(w);
+      if (did !== null) observe(w, did === '' ? 'a step' : `${did} by ${DRIVER_NAMES[this.driver]}`);
+    } finally {
+      actAs(w, 0);
+    }
   }
   toString(): string {
     return this.label;
@@ -325,7 +361,7 @@ const allocate = fc
         text,
         service: '_PageAllocate',
         predict: w.m.pageAllocate(n, type, VM, 0, 0, 0, phys, flags, edx),
-        call: () => w.sim.vmm.pageAllocate(n, type, VM, 0, 0, 0, phys, flags, edx),
+        call: () => w.vmm.pageAllocate(n, type, VM, 0, 0, 0, phys, flags, edx),
         edx,
         after: (r) => {
           check(edx[0] === r, () => `${text}: EDX ${hex(edx[0]!)} is not the address ${hex(r)}`);
@@ -361,11 +397,11 @@ const allocateAligned = fc
         text,
         service: '_PageAllocate',
         predict: w.m.pageAllocate(n, PG_SYS, 0, mask, min, max, phys, flags),
-        call: () => w.sim.vmm.pageAllocate(n, PG_SYS, 0, mask, min, max, phys, flags),
+        call: () => w.vmm.pageAllocate(n, PG_SYS, 0, mask, min, max, phys, flags),
         after: (r) => {
           // The frames honour mask and bounds and are contiguous, whether or not PhysAddr was asked for.
           const ptes = new Uint32Array(n);
-          w.sim.vmm.copyPageTable(r >>> 12, n, ptes, 0);
+          w.vmm.copyPageTable(r >>> 12, n, ptes, 0);
           const f0 = ptes[0]! >>> 12;
           check(ptes.every((e, i) => (e & P_PRES) !== 0 && e >>> 12 === f0 + i), () => `${text}: frames ${[...ptes].map((e) => hex(e >>> 12))} are not contiguous`);
           const why = contigOk(f0 * PAGE, n, mask, min, effMax);
@@ -392,7 +428,7 @@ const reserve = fc
     const text = `pageReserve(${hex(page)}, ${n}, ${fmtFlags(flags)})`;
     return new Step(text, (w) => {
       if (w.m.blocks.length >= MAX_BLOCKS) return null;
-      serve(w, { text, service: '_PageReserve', predict: w.m.pageReserve(page, n, flags), call: () => w.sim.vmm.pageReserve(page, n, flags) });
+      serve(w, { text, service: '_PageReserve', predict: w.m.pageReserve(page, n, flags), call: () => w.vmm.pageReserve(page, n, flags) });
       return text;
     });
   });
@@ -414,7 +450,7 @@ const commit = fc
       // PC_STATIC, the key to a PR_STATIC block, is left out now and then.
       const flags = perm | (fixed ? PC_FIXED : how) | (b.prFlags & PR_STATIC && key > 0 ? PC_STATIC : 0);
       const text = `pageCommit(${hex(page)}, ${n}, ${hpd}, 0, ${fmtFlags(flags)})`;
-      serve(w, { text, service: '_PageCommit', predict: w.m.pageCommit(page, n, hpd, 0, flags), call: () => w.sim.vmm.pageCommit(page, n, hpd, 0, flags) });
+      serve(w, { text, service: '_PageCommit', predict: w.m.pageCommit(page, n, hpd, 0, flags), call: () => w.vmm.pageCommit(page, n, hpd, 0, flags) });
       return text;
     });
   });
@@ -433,7 +469,7 @@ const commitContig = fc
         text,
         service: '_PageCommitContig',
         predict: w.m.pageCommitContig(page, n, flags, mask, min, max),
-        call: () => w.sim.vmm.pageCommitContig(page, n, flags, mask, min, max),
+        call: () => w.vmm.pageCommitContig(page, n, flags, mask, min, max),
       });
       return text;
     }),
@@ -446,7 +482,7 @@ const decommit = fc.record({ r: inBlock, key: fc.integer({ min: 0, max: 5 }) }).
     const { page, n } = place(b, r);
     const flags = b.prFlags & PR_STATIC && key > 0 ? PC_STATIC : 0;
     const text = `pageDecommit(${hex(page)}, ${n}, ${fmtFlags(flags)})`;
-    serve(w, { text, service: '_PageDecommit', predict: w.m.pageDecommit(page, n, flags), call: () => w.sim.vmm.pageDecommit(page, n, flags) });
+    serve(w, { text, service: '_PageDecommit', predict: w.m.pageDecommit(page, n, flags), call: () => w.vmm.pageDecommit(page, n, flags) });
     return text;
   }),
 );
@@ -457,7 +493,7 @@ const free = fc.record({ sel, key: fc.integer({ min: 0, max: 5 }) }).map(({ sel:
     if (!b) return null;
     const flags = b.prFlags & PR_STATIC && key > 0 ? PR_STATIC : 0;
     const text = `pageFree(${hex(b.base * PAGE)}, ${fmtFlags(flags)})`;
-    serve(w, { text, service: '_PageFree', predict: w.m.pageFree(b.base * PAGE, flags), call: () => w.sim.vmm.pageFree(b.base * PAGE, flags) });
+    serve(w, { text, service: '_PageFree', predict: w.m.pageFree(b.base * PAGE, flags), call: () => w.vmm.pageFree(b.base * PAGE, flags) });
     return text;
   }),
 );
@@ -475,7 +511,7 @@ const reallocate = fc
         text,
         service: '_PageReAllocate',
         predict: w.m.pageReAllocate(b.base * PAGE, n, flags, edx),
-        call: () => w.sim.vmm.pageReAllocate(b.base * PAGE, n, flags, edx),
+        call: () => w.vmm.pageReAllocate(b.base * PAGE, n, flags, edx),
         edx,
         after: (r) => check(edx[0] === r, () => `${text}: EDX ${hex(edx[0]!)} is not the address ${hex(r)}`),
       });
@@ -489,7 +525,7 @@ const linLock = fc.record({ r: inBlock, flags: fc.constantFrom(0, 0, PAGEMARKDIR
     if (!b) return null;
     const { page, n } = place(b, r);
     const text = `linPageLock(${hex(page)}, ${n}, ${fmtFlags(flags)})`;
-    serve(w, { text, service: '_LinPageLock', predict: w.m.linPageLock(page, n, flags), call: () => w.sim.vmm.linPageLock(page, n, flags) });
+    serve(w, { text, service: '_LinPageLock', predict: w.m.linPageLock(page, n, flags), call: () => w.vmm.linPageLock(page, n, flags) });
     return text;
   }),
 );
@@ -500,7 +536,7 @@ const linUnlock = fc.record({ r: inBlock, flags: fc.constantFrom(0, 0, PAGEMARKP
     if (!b) return null;
     const { page, n } = place(b, r);
     const text = `linPageUnLock(${hex(page)}, ${n}, ${fmtFlags(flags)})`;
-    serve(w, { text, service: '_LinPageUnLock', predict: w.m.linPageUnLock(page, n, flags), call: () => w.sim.vmm.linPageUnLock(page, n, flags) });
+    serve(w, { text, service: '_LinPageUnLock', predict: w.m.linPageUnLock(page, n, flags), call: () => w.vmm.linPageUnLock(page, n, flags) });
     return text;
   }),
 );
@@ -518,7 +554,7 @@ const handleLock = fc.record({ r: inBlock, unlock: fc.boolean(), flags: fc.const
       text,
       service: unlock ? '_PageUnLock' : '_PageLock',
       predict: unlock ? w.m.pageUnLock(h, n, off, flags) : w.m.pageLock(h, n, off, flags),
-      call: () => (unlock ? w.sim.vmm.pageUnLock(h, n, off, flags) : w.sim.vmm.pageLock(h, n, off, flags)),
+      call: () => (unlock ? w.vmm.pageUnLock(h, n, off, flags) : w.vmm.pageLock(h, n, off, flags)),
     });
     return text;
   }),
@@ -533,7 +569,7 @@ const modifyPermissions = fc
       const { page, n } = place(b, r);
       const permor = or | (b.prFlags & PR_STATIC && key > 0 ? PC_STATIC : 0);
       const text = `pageModifyPermissions(${hex(page)}, ${n}, ${fmtFlags(and)}, ${fmtFlags(permor)})`;
-      serve(w, { text, service: '_PageModifyPermissions', predict: w.m.pageModifyPermissions(page, n, and, permor), call: () => w.sim.vmm.pageModifyPermissions(page, n, and, permor) });
+      serve(w, { text, service: '_PageModifyPermissions', predict: w.m.pageModifyPermissions(page, n, and, permor), call: () => w.vmm.pageModifyPermissions(page, n, and, permor) });
       return text;
     }),
   );
@@ -544,7 +580,7 @@ const discard = fc.record({ r: inBlock, flags: fc.constantFrom(0, PAGEDISCARD, P
     if (!b) return null;
     const { page, n } = place(b, r);
     const text = `pageDiscardPages(${hex(page)}, 0, ${n}, ${fmtFlags(flags)})`;
-    serve(w, { text, service: '_PageDiscardPages', predict: w.m.pageDiscardPages(page, 0, n, flags), call: () => w.sim.vmm.pageDiscardPages(page, 0, n, flags) });
+    serve(w, { text, service: '_PageDiscardPages', predict: w.m.pageDiscardPages(page, 0, n, flags), call: () => w.vmm.pageDiscardPages(page, 0, n, flags) });
     return text;
   }),
 );
@@ -623,7 +659,7 @@ const copyPageTable = fc.record({ r: inBlock, short: fc.integer({ min: 0, max: 4
     const { page, n } = place(b, r);
     const buf = new Uint32Array(short === 0 ? n - 1 : n).fill(0xdeadbeef);
     const text = `copyPageTable(${hex(page)}, ${n}, Uint32Array(${buf.length}), 0)`;
-    serve(w, { text, service: '_CopyPageTable', predict: w.m.copyPageTable(page, n, buf, 0), call: () => w.sim.vmm.copyPageTable(page, n, buf, 0), outputs: [buf] });
+    serve(w, { text, service: '_CopyPageTable', predict: w.m.copyPageTable(page, n, buf, 0), call: () => w.vmm.copyPageTable(page, n, buf, 0), outputs: [buf] });
     return text;
   }),
 );
@@ -638,7 +674,7 @@ const pageQuery = fc.record({ sel, page: fc.integer({ min: -2, max: 12 }), off: 
       text,
       service: '_PageQuery',
       predict: w.m.pageQuery(a, mbi, 28),
-      call: () => w.sim.vmm.pageQuery(a, mbi, 28),
+      call: () => w.vmm.pageQuery(a, mbi, 28),
       outputs: [mbi],
       after: () => {
         const want = w.m.mbi(Math.floor(a / PAGE));
@@ -659,7 +695,7 @@ const sizeAddr = fc.record({ sel, nul: fc.integer({ min: 0, max: 5 }) }).map(({ 
       text,
       service: '_PageGetSizeAddr',
       predict: w.m.pageGetSizeAddr(h, 0, edx),
-      call: () => w.sim.vmm.pageGetSizeAddr(h, 0, edx),
+      call: () => w.vmm.pageGetSizeAddr(h, 0, edx),
       edx,
       after: () => check(edx[0] === (b ? h : 0), () => `${text}: EDX ${hex(edx[0]!)}`),
     });
@@ -687,99 +723,99 @@ const faults: Fault[] = [
   ...(['inside', 'misaligned', 'freed', 'nul', 'zero', 'nonsense'] as const).flatMap((k): Fault[] => [
     faulty(`pageFree(${k} handle)`, (w, s) => {
       const h = handleOf(w.m, s, k);
-      return { text: `pageFree(${hex(h)}, 0)`, service: '_PageFree', predict: (m) => m.pageFree(h, 0), call: () => w.sim.vmm.pageFree(h, 0) };
+      return { text: `pageFree(${hex(h)}, 0)`, service: '_PageFree', predict: (m) => m.pageFree(h, 0), call: () => w.vmm.pageFree(h, 0) };
     }),
     faulty(`pageLock(${k} handle)`, (w, s) => {
       const h = handleOf(w.m, s, k);
-      return { text: `pageLock(${hex(h)}, 1, 0, 0)`, service: '_PageLock', predict: (m) => m.pageLock(h, 1, 0, 0), call: () => w.sim.vmm.pageLock(h, 1, 0, 0) };
+      return { text: `pageLock(${hex(h)}, 1, 0, 0)`, service: '_PageLock', predict: (m) => m.pageLock(h, 1, 0, 0), call: () => w.vmm.pageLock(h, 1, 0, 0) };
     }),
     faulty(`pageUnLock(${k} handle)`, (w, s) => {
       const h = handleOf(w.m, s, k);
-      return { text: `pageUnLock(${hex(h)}, 1, 0, 0)`, service: '_PageUnLock', predict: (m) => m.pageUnLock(h, 1, 0, 0), call: () => w.sim.vmm.pageUnLock(h, 1, 0, 0) };
+      return { text: `pageUnLock(${hex(h)}, 1, 0, 0)`, service: '_PageUnLock', predict: (m) => m.pageUnLock(h, 1, 0, 0), call: () => w.vmm.pageUnLock(h, 1, 0, 0) };
     }),
     faulty(`pageReAllocate(${k} handle)`, (w, s) => {
       const h = handleOf(w.m, s, k);
       const edx = new Uint32Array(1).fill(7);
-      return { text: `pageReAllocate(${hex(h)}, 2, 0, edx)`, service: '_PageReAllocate', predict: (m) => m.pageReAllocate(h, 2, 0, edx), call: () => w.sim.vmm.pageReAllocate(h, 2, 0, edx), edx };
+      return { text: `pageReAllocate(${hex(h)}, 2, 0, edx)`, service: '_PageReAllocate', predict: (m) => m.pageReAllocate(h, 2, 0, edx), call: () => w.vmm.pageReAllocate(h, 2, 0, edx), edx };
     }),
     faulty(`pageGetSizeAddr(${k} handle)`, (w, s) => {
       const h = handleOf(w.m, s, k);
       const edx = new Uint32Array(1).fill(7);
-      return { text: `pageGetSizeAddr(${hex(h)}, 0, edx)`, service: '_PageGetSizeAddr', predict: (m) => m.pageGetSizeAddr(h, 0, edx), call: () => w.sim.vmm.pageGetSizeAddr(h, 0, edx), edx };
+      return { text: `pageGetSizeAddr(${hex(h)}, 0, edx)`, service: '_PageGetSizeAddr', predict: (m) => m.pageGetSizeAddr(h, 0, edx), call: () => w.vmm.pageGetSizeAddr(h, 0, edx), edx };
     }),
   ]),
   // Counts: zero, fractional, negative, NaN.
   ...[0, 1.5, -1, Number.NaN].flatMap((n): Fault[] => [
-    faulty(`pageAllocate(nPages ${n})`, (w) => ({ text: `pageAllocate(${n}, PG_SYS, …)`, service: '_PageAllocate', predict: (m) => m.pageAllocate(n, PG_SYS, 0, 0, 0, 0, null, 0), call: () => w.sim.vmm.pageAllocate(n, PG_SYS, 0, 0, 0, 0, null, 0) })),
+    faulty(`pageAllocate(nPages ${n})`, (w) => ({ text: `pageAllocate(${n}, PG_SYS, …)`, service: '_PageAllocate', predict: (m) => m.pageAllocate(n, PG_SYS, 0, 0, 0, 0, null, 0), call: () => w.vmm.pageAllocate(n, PG_SYS, 0, 0, 0, 0, null, 0) })),
     faulty(`linPageLock(npages ${n})`, (w, s) => {
       const p = handleOf(w.m, s, 'good') / PAGE;
-      return { text: `linPageLock(${hex(p)}, ${n}, 0)`, service: '_LinPageLock', predict: (m) => m.linPageLock(p, n, 0), call: () => w.sim.vmm.linPageLock(p, n, 0) };
+      return { text: `linPageLock(${hex(p)}, ${n}, 0)`, service: '_LinPageLock', predict: (m) => m.linPageLock(p, n, 0), call: () => w.vmm.linPageLock(p, n, 0) };
     }),
     faulty(`pageUnLock(nPages ${n})`, (w, s) => {
       const h = handleOf(w.m, s, 'good');
-      return { text: `pageUnLock(${hex(h)}, ${n}, 0, 0)`, service: '_PageUnLock', predict: (m) => m.pageUnLock(h, n, 0, 0), call: () => w.sim.vmm.pageUnLock(h, n, 0, 0) };
+      return { text: `pageUnLock(${hex(h)}, ${n}, 0, 0)`, service: '_PageUnLock', predict: (m) => m.pageUnLock(h, n, 0, 0), call: () => w.vmm.pageUnLock(h, n, 0, 0) };
     }),
-    faulty(`pageReserve(npages ${n})`, (w) => ({ text: `pageReserve(PR_SYSTEM, ${n}, 0)`, service: '_PageReserve', predict: (m) => m.pageReserve(PR_SYSTEM, n, 0), call: () => w.sim.vmm.pageReserve(PR_SYSTEM, n, 0) })),
+    faulty(`pageReserve(npages ${n})`, (w) => ({ text: `pageReserve(PR_SYSTEM, ${n}, 0)`, service: '_PageReserve', predict: (m) => m.pageReserve(PR_SYSTEM, n, 0), call: () => w.vmm.pageReserve(PR_SYSTEM, n, 0) })),
     faulty(`copyPageTable(nPages ${n})`, (w, s) => {
       const p = handleOf(w.m, s, 'good') / PAGE;
       const buf = new Uint32Array(4).fill(9);
-      return { text: `copyPageTable(${hex(p)}, ${n}, buf, 0)`, service: '_CopyPageTable', predict: (m) => m.copyPageTable(p, n, buf, 0), call: () => w.sim.vmm.copyPageTable(p, n, buf, 0), outputs: [buf] };
+      return { text: `copyPageTable(${hex(p)}, ${n}, buf, 0)`, service: '_CopyPageTable', predict: (m) => m.copyPageTable(p, n, buf, 0), call: () => w.vmm.copyPageTable(p, n, buf, 0), outputs: [buf] };
     }),
   ]),
   // Reserved and contradictory flags.
-  faulty('pageAllocate(reserved flag PAGEZEROREINIT)', (w) => ({ text: 'pageAllocate(1, PG_SYS, …, PAGEZEROREINIT)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGEZEROREINIT), call: () => w.sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGEZEROREINIT) })),
-  faulty('pageAllocate(PAGEUSEALIGN without PAGEFIXED)', (w) => ({ text: 'pageAllocate(1, PG_SYS, …, PAGEUSEALIGN)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 0, 0, 0x100, null, PAGEUSEALIGN), call: () => w.sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0x100, null, PAGEUSEALIGN) })),
-  faulty('pageAllocate(PAGELOCKED | PAGELOCKEDIFDP)', (w) => ({ text: 'pageAllocate(1, PG_SYS, …, PAGELOCKED|PAGELOCKEDIFDP)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGELOCKED | PAGELOCKEDIFDP), call: () => w.sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGELOCKED | PAGELOCKEDIFDP) })),
-  faulty('pageAllocate(align mask 5)', (w) => ({ text: 'pageAllocate(1, PG_SYS, 0, 5, …, PAGEUSEALIGN|PAGEFIXED)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 5, 0, 0x100, null, PAGEUSEALIGN | PAGEFIXED), call: () => w.sim.vmm.pageAllocate(1, PG_SYS, 0, 5, 0, 0x100, null, PAGEUSEALIGN | PAGEFIXED) })),
-  faulty('pageAllocate(minPhys ≥ maxPhys)', (w) => ({ text: 'pageAllocate(1, PG_SYS, 0, 0, 0x80, 0x80, …, PAGEUSEALIGN|PAGEFIXED)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 0, 0x80, 0x80, null, PAGEUSEALIGN | PAGEFIXED), call: () => w.sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0x80, 0x80, null, PAGEUSEALIGN | PAGEFIXED) })),
-  faulty('pageAllocate(pType 2)', (w) => ({ text: 'pageAllocate(1, 2, …)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, 2, 0, 0, 0, 0, null, 0), call: () => w.sim.vmm.pageAllocate(1, 2, 0, 0, 0, 0, null, 0) })),
-  faulty('pageAllocate(PG_VM without a VM handle)', (w) => ({ text: 'pageAllocate(1, PG_VM, 0, …)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_VM, 0, 0, 0, 0, null, 0), call: () => w.sim.vmm.pageAllocate(1, PG_VM, 0, 0, 0, 0, null, 0) })),
-  faulty('pageAllocate(PG_SYS with a VM handle)', (w) => ({ text: 'pageAllocate(1, PG_SYS, SYS_VM_HANDLE, …)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, SYS_VM_HANDLE, 0, 0, 0, null, 0), call: () => w.sim.vmm.pageAllocate(1, PG_SYS, SYS_VM_HANDLE, 0, 0, 0, null, 0) })),
+  faulty('pageAllocate(reserved flag PAGEZEROREINIT)', (w) => ({ text: 'pageAllocate(1, PG_SYS, …, PAGEZEROREINIT)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGEZEROREINIT), call: () => w.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGEZEROREINIT) })),
+  faulty('pageAllocate(PAGEUSEALIGN without PAGEFIXED)', (w) => ({ text: 'pageAllocate(1, PG_SYS, …, PAGEUSEALIGN)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 0, 0, 0x100, null, PAGEUSEALIGN), call: () => w.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0x100, null, PAGEUSEALIGN) })),
+  faulty('pageAllocate(PAGELOCKED | PAGELOCKEDIFDP)', (w) => ({ text: 'pageAllocate(1, PG_SYS, …, PAGELOCKED|PAGELOCKEDIFDP)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGELOCKED | PAGELOCKEDIFDP), call: () => w.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, null, PAGELOCKED | PAGELOCKEDIFDP) })),
+  faulty('pageAllocate(align mask 5)', (w) => ({ text: 'pageAllocate(1, PG_SYS, 0, 5, …, PAGEUSEALIGN|PAGEFIXED)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 5, 0, 0x100, null, PAGEUSEALIGN | PAGEFIXED), call: () => w.vmm.pageAllocate(1, PG_SYS, 0, 5, 0, 0x100, null, PAGEUSEALIGN | PAGEFIXED) })),
+  faulty('pageAllocate(minPhys ≥ maxPhys)', (w) => ({ text: 'pageAllocate(1, PG_SYS, 0, 0, 0x80, 0x80, …, PAGEUSEALIGN|PAGEFIXED)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 0, 0x80, 0x80, null, PAGEUSEALIGN | PAGEFIXED), call: () => w.vmm.pageAllocate(1, PG_SYS, 0, 0, 0x80, 0x80, null, PAGEUSEALIGN | PAGEFIXED) })),
+  faulty('pageAllocate(pType 2)', (w) => ({ text: 'pageAllocate(1, 2, …)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, 2, 0, 0, 0, 0, null, 0), call: () => w.vmm.pageAllocate(1, 2, 0, 0, 0, 0, null, 0) })),
+  faulty('pageAllocate(PG_VM without a VM handle)', (w) => ({ text: 'pageAllocate(1, PG_VM, 0, …)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_VM, 0, 0, 0, 0, null, 0), call: () => w.vmm.pageAllocate(1, PG_VM, 0, 0, 0, 0, null, 0) })),
+  faulty('pageAllocate(PG_SYS with a VM handle)', (w) => ({ text: 'pageAllocate(1, PG_SYS, SYS_VM_HANDLE, …)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, SYS_VM_HANDLE, 0, 0, 0, null, 0), call: () => w.vmm.pageAllocate(1, PG_SYS, SYS_VM_HANDLE, 0, 0, 0, null, 0) })),
   faulty('pageAllocate(PhysAddr an Int32Array)', (w) => {
     const bad = new Int32Array(1) as unknown as Uint32Array;
-    return { text: 'pageAllocate(1, PG_SYS, …, Int32Array, 0)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 0, 0, 0, bad, 0), call: () => w.sim.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, bad, 0) };
+    return { text: 'pageAllocate(1, PG_SYS, …, Int32Array, 0)', service: '_PageAllocate', predict: (m) => m.pageAllocate(1, PG_SYS, 0, 0, 0, 0, bad, 0), call: () => w.vmm.pageAllocate(1, PG_SYS, 0, 0, 0, 0, bad, 0) };
   }),
-  faulty('pageAllocate(more fixed pages than RAM)', (w) => ({ text: `pageAllocate(${FRAMES + 8}, PG_SYS, …, PAGEFIXED)`, service: '_PageAllocate', predict: (m) => m.pageAllocate(FRAMES + 8, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED), call: () => w.sim.vmm.pageAllocate(FRAMES + 8, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED) })),
-  faulty('pageAllocate(more pages than the commit limit)', (w) => ({ text: `pageAllocate(${8 * FRAMES}, PG_SYS, …)`, service: '_PageAllocate', predict: (m) => m.pageAllocate(8 * FRAMES, PG_SYS, 0, 0, 0, 0, null, 0), call: () => w.sim.vmm.pageAllocate(8 * FRAMES, PG_SYS, 0, 0, 0, 0, null, 0) })),
-  faulty('pageAllocate(more pages than the arena)', (w) => ({ text: 'pageAllocate(0x40000, PG_VM, …)', service: '_PageAllocate', predict: (m) => m.pageAllocate(0x40001, PG_VM, SYS_VM_HANDLE, 0, 0, 0, null, 0), call: () => w.sim.vmm.pageAllocate(0x40001, PG_VM, SYS_VM_HANDLE, 0, 0, 0, null, 0) })),
+  faulty('pageAllocate(more fixed pages than RAM)', (w) => ({ text: `pageAllocate(${FRAMES + 8}, PG_SYS, …, PAGEFIXED)`, service: '_PageAllocate', predict: (m) => m.pageAllocate(FRAMES + 8, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED), call: () => w.vmm.pageAllocate(FRAMES + 8, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED) })),
+  faulty('pageAllocate(more pages than the commit limit)', (w) => ({ text: `pageAllocate(${8 * FRAMES}, PG_SYS, …)`, service: '_PageAllocate', predict: (m) => m.pageAllocate(8 * FRAMES, PG_SYS, 0, 0, 0, 0, null, 0), call: () => w.vmm.pageAllocate(8 * FRAMES, PG_SYS, 0, 0, 0, 0, null, 0) })),
+  faulty('pageAllocate(more pages than the arena)', (w) => ({ text: 'pageAllocate(0x40000, PG_VM, …)', service: '_PageAllocate', predict: (m) => m.pageAllocate(0x40001, PG_VM, SYS_VM_HANDLE, 0, 0, 0, null, 0), call: () => w.vmm.pageAllocate(0x40001, PG_VM, SYS_VM_HANDLE, 0, 0, 0, null, 0) })),
   faulty('pageFree(reserved flag)', (w, s) => {
     const h = handleOf(w.m, s, 'good');
-    return { text: `pageFree(${hex(h)}, 1)`, service: '_PageFree', predict: (m) => m.pageFree(h, 1), call: () => w.sim.vmm.pageFree(h, 1) };
+    return { text: `pageFree(${hex(h)}, 1)`, service: '_PageFree', predict: (m) => m.pageFree(h, 1), call: () => w.vmm.pageFree(h, 1) };
   }),
   faulty('pageReAllocate(reserved flag PAGEFIXED)', (w, s) => {
     const h = handleOf(w.m, s, 'good');
-    return { text: `pageReAllocate(${hex(h)}, 2, PAGEFIXED)`, service: '_PageReAllocate', predict: (m) => m.pageReAllocate(h, 2, PAGEFIXED), call: () => w.sim.vmm.pageReAllocate(h, 2, PAGEFIXED) };
+    return { text: `pageReAllocate(${hex(h)}, 2, PAGEFIXED)`, service: '_PageReAllocate', predict: (m) => m.pageReAllocate(h, 2, PAGEFIXED), call: () => w.vmm.pageReAllocate(h, 2, PAGEFIXED) };
   }),
   faulty('pageReAllocate(PAGELOCKED | PAGELOCKEDIFDP)', (w, s) => {
     const h = handleOf(w.m, s, 'good');
-    return { text: `pageReAllocate(${hex(h)}, 2, PAGELOCKED|PAGELOCKEDIFDP)`, service: '_PageReAllocate', predict: (m) => m.pageReAllocate(h, 2, PAGELOCKED | PAGELOCKEDIFDP), call: () => w.sim.vmm.pageReAllocate(h, 2, PAGELOCKED | PAGELOCKEDIFDP) };
+    return { text: `pageReAllocate(${hex(h)}, 2, PAGELOCKED|PAGELOCKEDIFDP)`, service: '_PageReAllocate', predict: (m) => m.pageReAllocate(h, 2, PAGELOCKED | PAGELOCKEDIFDP), call: () => w.vmm.pageReAllocate(h, 2, PAGELOCKED | PAGELOCKEDIFDP) };
   }),
   faulty('pageLock(reserved flag PAGEMARKDIRTY)', (w, s) => {
     const h = handleOf(w.m, s, 'good');
-    return { text: `pageLock(${hex(h)}, 1, 0, PAGEMARKDIRTY)`, service: '_PageLock', predict: (m) => m.pageLock(h, 1, 0, PAGEMARKDIRTY), call: () => w.sim.vmm.pageLock(h, 1, 0, PAGEMARKDIRTY) };
+    return { text: `pageLock(${hex(h)}, 1, 0, PAGEMARKDIRTY)`, service: '_PageLock', predict: (m) => m.pageLock(h, 1, 0, PAGEMARKDIRTY), call: () => w.vmm.pageLock(h, 1, 0, PAGEMARKDIRTY) };
   }),
   faulty('pageLock(PageOff past the block)', (w, s) => {
     const b = pick(w.m, s);
     const h = b ? b.base * PAGE : 0xc0000000;
     const off = b ? b.size : 0;
-    return { text: `pageLock(${hex(h)}, 1, ${off}, 0)`, service: '_PageLock', predict: (m) => m.pageLock(h, 1, off, 0), call: () => w.sim.vmm.pageLock(h, 1, off, 0) };
+    return { text: `pageLock(${hex(h)}, 1, ${off}, 0)`, service: '_PageLock', predict: (m) => m.pageLock(h, 1, off, 0), call: () => w.vmm.pageLock(h, 1, off, 0) };
   }),
   faulty('linPageLock(reserved flag)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `linPageLock(${hex(p)}, 1, 1)`, service: '_LinPageLock', predict: (m) => m.linPageLock(p, 1, 1), call: () => w.sim.vmm.linPageLock(p, 1, 1) };
+    return { text: `linPageLock(${hex(p)}, 1, 1)`, service: '_LinPageLock', predict: (m) => m.linPageLock(p, 1, 1), call: () => w.vmm.linPageLock(p, 1, 1) };
   }),
   faulty('linPageLock(PAGEMAPGLOBAL | PAGELOCKEDIFDP)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
     const f = PAGEMAPGLOBAL | PAGELOCKEDIFDP;
-    return { text: `linPageLock(${hex(p)}, 1, PAGEMAPGLOBAL|PAGELOCKEDIFDP)`, service: '_LinPageLock', predict: (m) => m.linPageLock(p, 1, f), call: () => w.sim.vmm.linPageLock(p, 1, f) };
+    return { text: `linPageLock(${hex(p)}, 1, PAGEMAPGLOBAL|PAGELOCKEDIFDP)`, service: '_LinPageLock', predict: (m) => m.linPageLock(p, 1, f), call: () => w.vmm.linPageLock(p, 1, f) };
   }),
   faulty('linPageUnLock(PAGEMAPGLOBAL of a range that is no alias)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `linPageUnLock(${hex(p)}, 1, PAGEMAPGLOBAL)`, service: '_LinPageUnLock', predict: (m) => m.linPageUnLock(p, 1, PAGEMAPGLOBAL), call: () => w.sim.vmm.linPageUnLock(p, 1, PAGEMAPGLOBAL) };
+    return { text: `linPageUnLock(${hex(p)}, 1, PAGEMAPGLOBAL)`, service: '_LinPageUnLock', predict: (m) => m.linPageUnLock(p, 1, PAGEMAPGLOBAL), call: () => w.vmm.linPageUnLock(p, 1, PAGEMAPGLOBAL) };
   }),
   faulty('linPageUnLock(reserved flag PAGEMARKDIRTY)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `linPageUnLock(${hex(p)}, 1, PAGEMARKDIRTY)`, service: '_LinPageUnLock', predict: (m) => m.linPageUnLock(p, 1, PAGEMARKDIRTY), call: () => w.sim.vmm.linPageUnLock(p, 1, PAGEMARKDIRTY) };
+    return { text: `linPageUnLock(${hex(p)}, 1, PAGEMARKDIRTY)`, service: '_LinPageUnLock', predict: (m) => m.linPageUnLock(p, 1, PAGEMARKDIRTY), call: () => w.vmm.linPageUnLock(p, 1, PAGEMARKDIRTY) };
   }),
   // Ranges outside the linear space, into the invalid region, across arenas, over free pages.
   ...(
@@ -791,119 +827,119 @@ const faults: Fault[] = [
       ['over free pages', 0x90000, 2],
     ] as const
   ).flatMap(([what, p, n]): Fault[] => [
-    faulty(`linPageLock(${what})`, (w) => ({ text: `linPageLock(${hex(p)}, ${n}, 0)`, service: '_LinPageLock', predict: (m) => m.linPageLock(p, n, 0), call: () => w.sim.vmm.linPageLock(p, n, 0) })),
-    faulty(`linPageUnLock(${what})`, (w) => ({ text: `linPageUnLock(${hex(p)}, ${n}, 0)`, service: '_LinPageUnLock', predict: (m) => m.linPageUnLock(p, n, 0), call: () => w.sim.vmm.linPageUnLock(p, n, 0) })),
-    faulty(`pageReserve(${what})`, (w) => ({ text: `pageReserve(${hex(p)}, ${n}, 0)`, service: '_PageReserve', predict: (m) => m.pageReserve(p, n, 0), call: () => w.sim.vmm.pageReserve(p, n, 0) })),
-    faulty(`pageCommit(${what})`, (w) => ({ text: `pageCommit(${hex(p)}, ${n}, PD_ZEROINIT, 0, 0)`, service: '_PageCommit', predict: (m) => m.pageCommit(p, n, PD_ZEROINIT, 0, 0), call: () => w.sim.vmm.pageCommit(p, n, PD_ZEROINIT, 0, 0) })),
-    faulty(`pageDecommit(${what})`, (w) => ({ text: `pageDecommit(${hex(p)}, ${n}, 0)`, service: '_PageDecommit', predict: (m) => m.pageDecommit(p, n, 0), call: () => w.sim.vmm.pageDecommit(p, n, 0) })),
-    faulty(`pageModifyPermissions(${what})`, (w) => ({ text: `pageModifyPermissions(${hex(p)}, ${n}, ~0, 0)`, service: '_PageModifyPermissions', predict: (m) => m.pageModifyPermissions(p, n, 0xffffffff, 0), call: () => w.sim.vmm.pageModifyPermissions(p, n, 0xffffffff, 0) })),
-    faulty(`pageDiscardPages(${what})`, (w) => ({ text: `pageDiscardPages(${hex(p)}, 0, ${n}, PAGEDISCARD)`, service: '_PageDiscardPages', predict: (m) => m.pageDiscardPages(p, 0, n, PAGEDISCARD), call: () => w.sim.vmm.pageDiscardPages(p, 0, n, PAGEDISCARD) })),
+    faulty(`linPageLock(${what})`, (w) => ({ text: `linPageLock(${hex(p)}, ${n}, 0)`, service: '_LinPageLock', predict: (m) => m.linPageLock(p, n, 0), call: () => w.vmm.linPageLock(p, n, 0) })),
+    faulty(`linPageUnLock(${what})`, (w) => ({ text: `linPageUnLock(${hex(p)}, ${n}, 0)`, service: '_LinPageUnLock', predict: (m) => m.linPageUnLock(p, n, 0), call: () => w.vmm.linPageUnLock(p, n, 0) })),
+    faulty(`pageReserve(${what})`, (w) => ({ text: `pageReserve(${hex(p)}, ${n}, 0)`, service: '_PageReserve', predict: (m) => m.pageReserve(p, n, 0), call: () => w.vmm.pageReserve(p, n, 0) })),
+    faulty(`pageCommit(${what})`, (w) => ({ text: `pageCommit(${hex(p)}, ${n}, PD_ZEROINIT, 0, 0)`, service: '_PageCommit', predict: (m) => m.pageCommit(p, n, PD_ZEROINIT, 0, 0), call: () => w.vmm.pageCommit(p, n, PD_ZEROINIT, 0, 0) })),
+    faulty(`pageDecommit(${what})`, (w) => ({ text: `pageDecommit(${hex(p)}, ${n}, 0)`, service: '_PageDecommit', predict: (m) => m.pageDecommit(p, n, 0), call: () => w.vmm.pageDecommit(p, n, 0) })),
+    faulty(`pageModifyPermissions(${what})`, (w) => ({ text: `pageModifyPermissions(${hex(p)}, ${n}, ~0, 0)`, service: '_PageModifyPermissions', predict: (m) => m.pageModifyPermissions(p, n, 0xffffffff, 0), call: () => w.vmm.pageModifyPermissions(p, n, 0xffffffff, 0) })),
+    faulty(`pageDiscardPages(${what})`, (w) => ({ text: `pageDiscardPages(${hex(p)}, 0, ${n}, PAGEDISCARD)`, service: '_PageDiscardPages', predict: (m) => m.pageDiscardPages(p, 0, n, PAGEDISCARD), call: () => w.vmm.pageDiscardPages(p, 0, n, PAGEDISCARD) })),
     faulty(`copyPageTable(${what})`, (w) => {
       const buf = new Uint32Array(n).fill(3);
-      return { text: `copyPageTable(${hex(p)}, ${n}, buf, 0)`, service: '_CopyPageTable', predict: (m) => m.copyPageTable(p, n, buf, 0), call: () => w.sim.vmm.copyPageTable(p, n, buf, 0), outputs: [buf] };
+      return { text: `copyPageTable(${hex(p)}, ${n}, buf, 0)`, service: '_CopyPageTable', predict: (m) => m.copyPageTable(p, n, buf, 0), call: () => w.vmm.copyPageTable(p, n, buf, 0), outputs: [buf] };
     }),
   ]),
-  faulty('pageReserve(below 0x110, the V86 space)', (w) => ({ text: 'pageReserve(0x100, 2, 0)', service: '_PageReserve', predict: (m) => m.pageReserve(0x100, 2, 0), call: () => w.sim.vmm.pageReserve(0x100, 2, 0) })),
+  faulty('pageReserve(below 0x110, the V86 space)', (w) => ({ text: 'pageReserve(0x100, 2, 0)', service: '_PageReserve', predict: (m) => m.pageReserve(0x100, 2, 0), call: () => w.vmm.pageReserve(0x100, 2, 0) })),
   faulty('pageReserve(over a block)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `pageReserve(${hex(p)}, 1, 0)`, service: '_PageReserve', predict: (m) => m.pageReserve(p, 1, 0), call: () => w.sim.vmm.pageReserve(p, 1, 0) };
+    return { text: `pageReserve(${hex(p)}, 1, 0)`, service: '_PageReserve', predict: (m) => m.pageReserve(p, 1, 0), call: () => w.vmm.pageReserve(p, 1, 0) };
   }),
-  faulty('pageReserve(reserved flag)', (w) => ({ text: 'pageReserve(PR_SYSTEM, 1, 2)', service: '_PageReserve', predict: (m) => m.pageReserve(PR_SYSTEM, 1, 2), call: () => w.sim.vmm.pageReserve(PR_SYSTEM, 1, 2) })),
+  faulty('pageReserve(reserved flag)', (w) => ({ text: 'pageReserve(PR_SYSTEM, 1, 2)', service: '_PageReserve', predict: (m) => m.pageReserve(PR_SYSTEM, 1, 2), call: () => w.vmm.pageReserve(PR_SYSTEM, 1, 2) })),
   faulty('pageCommit(bad hpd)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
     const hpd = s % 2 ? 0 : 5;
-    return { text: `pageCommit(${hex(p)}, 1, ${hpd}, 0, 0)`, service: '_PageCommit', predict: (m) => m.pageCommit(p, 1, hpd, 0, 0), call: () => w.sim.vmm.pageCommit(p, 1, hpd, 0, 0) };
+    return { text: `pageCommit(${hex(p)}, 1, ${hpd}, 0, 0)`, service: '_PageCommit', predict: (m) => m.pageCommit(p, 1, hpd, 0, 0), call: () => w.vmm.pageCommit(p, 1, hpd, 0, 0) };
   }),
   faulty('pageCommit(pagerdata for a built-in pager)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `pageCommit(${hex(p)}, 1, PD_ZEROINIT, 1, 0)`, service: '_PageCommit', predict: (m) => m.pageCommit(p, 1, PD_ZEROINIT, 1, 0), call: () => w.sim.vmm.pageCommit(p, 1, PD_ZEROINIT, 1, 0) };
+    return { text: `pageCommit(${hex(p)}, 1, PD_ZEROINIT, 1, 0)`, service: '_PageCommit', predict: (m) => m.pageCommit(p, 1, PD_ZEROINIT, 1, 0), call: () => w.vmm.pageCommit(p, 1, PD_ZEROINIT, 1, 0) };
   }),
   faulty('pageCommit(PD_FIXED without PC_FIXED)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `pageCommit(${hex(p)}, 1, PD_FIXED, 0, 0)`, service: '_PageCommit', predict: (m) => m.pageCommit(p, 1, PD_FIXED, 0, 0), call: () => w.sim.vmm.pageCommit(p, 1, PD_FIXED, 0, 0) };
+    return { text: `pageCommit(${hex(p)}, 1, PD_FIXED, 0, 0)`, service: '_PageCommit', predict: (m) => m.pageCommit(p, 1, PD_FIXED, 0, 0), call: () => w.vmm.pageCommit(p, 1, PD_FIXED, 0, 0) };
   }),
   faulty('pageCommit(reserved flag)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `pageCommit(${hex(p)}, 1, PD_ZEROINIT, 0, 1)`, service: '_PageCommit', predict: (m) => m.pageCommit(p, 1, PD_ZEROINIT, 0, 1), call: () => w.sim.vmm.pageCommit(p, 1, PD_ZEROINIT, 0, 1) };
+    return { text: `pageCommit(${hex(p)}, 1, PD_ZEROINIT, 0, 1)`, service: '_PageCommit', predict: (m) => m.pageCommit(p, 1, PD_ZEROINIT, 0, 1), call: () => w.vmm.pageCommit(p, 1, PD_ZEROINIT, 0, 1) };
   }),
   faulty('pageCommit(PC_FIXED over committed pages)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
     const b = w.m.blockAt(p);
     const f = PC_FIXED | (b && b.prFlags & PR_STATIC ? PC_STATIC : 0);
-    return { text: `pageCommit(${hex(p)}, 1, PD_FIXED, 0, ${fmtFlags(f)})`, service: '_PageCommit', predict: (m) => m.pageCommit(p, 1, PD_FIXED, 0, f), call: () => w.sim.vmm.pageCommit(p, 1, PD_FIXED, 0, f) };
+    return { text: `pageCommit(${hex(p)}, 1, PD_FIXED, 0, ${fmtFlags(f)})`, service: '_PageCommit', predict: (m) => m.pageCommit(p, 1, PD_FIXED, 0, f), call: () => w.vmm.pageCommit(p, 1, PD_FIXED, 0, f) };
   }),
   faulty('pageCommitContig(bad align mask)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `pageCommitContig(${hex(p)}, 1, 0, 6, 0, 0x100)`, service: '_PageCommitContig', predict: (m) => m.pageCommitContig(p, 1, 0, 6, 0, 0x100), call: () => w.sim.vmm.pageCommitContig(p, 1, 0, 6, 0, 0x100) };
+    return { text: `pageCommitContig(${hex(p)}, 1, 0, 6, 0, 0x100)`, service: '_PageCommitContig', predict: (m) => m.pageCommitContig(p, 1, 0, 6, 0, 0x100), call: () => w.vmm.pageCommitContig(p, 1, 0, 6, 0, 0x100) };
   }),
   faulty('pageCommitContig(minphys ≥ maxphys)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `pageCommitContig(${hex(p)}, 1, 0, 0, 0x40, 0x10)`, service: '_PageCommitContig', predict: (m) => m.pageCommitContig(p, 1, 0, 0, 0x40, 0x10), call: () => w.sim.vmm.pageCommitContig(p, 1, 0, 0, 0x40, 0x10) };
+    return { text: `pageCommitContig(${hex(p)}, 1, 0, 0, 0x40, 0x10)`, service: '_PageCommitContig', predict: (m) => m.pageCommitContig(p, 1, 0, 0, 0x40, 0x10), call: () => w.vmm.pageCommitContig(p, 1, 0, 0, 0x40, 0x10) };
   }),
   faulty('pageCommitContig(PCC_NOLIN with another flag)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
     const f = PCC_NOLIN | PC_USER;
-    return { text: `pageCommitContig(${hex(p)}, 1, PCC_NOLIN|PC_USER, 0, 0, 0x100)`, service: '_PageCommitContig', predict: (m) => m.pageCommitContig(p, 1, f, 0, 0, 0x100), call: () => w.sim.vmm.pageCommitContig(p, 1, f, 0, 0, 0x100) };
+    return { text: `pageCommitContig(${hex(p)}, 1, PCC_NOLIN|PC_USER, 0, 0, 0x100)`, service: '_PageCommitContig', predict: (m) => m.pageCommitContig(p, 1, f, 0, 0, 0x100), call: () => w.vmm.pageCommitContig(p, 1, f, 0, 0, 0x100) };
   }),
   faulty('pageDecommit(reserved flag PC_FIXED)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `pageDecommit(${hex(p)}, 1, PC_FIXED)`, service: '_PageDecommit', predict: (m) => m.pageDecommit(p, 1, PC_FIXED), call: () => w.sim.vmm.pageDecommit(p, 1, PC_FIXED) };
+    return { text: `pageDecommit(${hex(p)}, 1, PC_FIXED)`, service: '_PageDecommit', predict: (m) => m.pageDecommit(p, 1, PC_FIXED), call: () => w.vmm.pageDecommit(p, 1, PC_FIXED) };
   }),
   faulty('pageModifyPermissions(reserved permor bit)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `pageModifyPermissions(${hex(p)}, 1, ~0, 1)`, service: '_PageModifyPermissions', predict: (m) => m.pageModifyPermissions(p, 1, 0xffffffff, 1), call: () => w.sim.vmm.pageModifyPermissions(p, 1, 0xffffffff, 1) };
+    return { text: `pageModifyPermissions(${hex(p)}, 1, ~0, 1)`, service: '_PageModifyPermissions', predict: (m) => m.pageModifyPermissions(p, 1, 0xffffffff, 1), call: () => w.vmm.pageModifyPermissions(p, 1, 0xffffffff, 1) };
   }),
   faulty('pageDiscardPages(reserved flag)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `pageDiscardPages(${hex(p)}, 0, 1, PAGEFIXED)`, service: '_PageDiscardPages', predict: (m) => m.pageDiscardPages(p, 0, 1, PAGEFIXED), call: () => w.sim.vmm.pageDiscardPages(p, 0, 1, PAGEFIXED) };
+    return { text: `pageDiscardPages(${hex(p)}, 0, 1, PAGEFIXED)`, service: '_PageDiscardPages', predict: (m) => m.pageDiscardPages(p, 0, 1, PAGEFIXED), call: () => w.vmm.pageDiscardPages(p, 0, 1, PAGEFIXED) };
   }),
   faulty('copyPageTable(flags not 0)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
     const buf = new Uint32Array(1).fill(5);
-    return { text: `copyPageTable(${hex(p)}, 1, buf, 1)`, service: '_CopyPageTable', predict: (m) => m.copyPageTable(p, 1, buf, 1), call: () => w.sim.vmm.copyPageTable(p, 1, buf, 1), outputs: [buf] };
+    return { text: `copyPageTable(${hex(p)}, 1, buf, 1)`, service: '_CopyPageTable', predict: (m) => m.copyPageTable(p, 1, buf, 1), call: () => w.vmm.copyPageTable(p, 1, buf, 1), outputs: [buf] };
   }),
   faulty('copyPageTable(a 4 MiB slot with no page table)', (w) => {
     const buf = new Uint32Array(2).fill(5);
-    return { text: 'copyPageTable(0x1000, 2, buf, 0)', service: '_CopyPageTable', predict: (m) => m.copyPageTable(0x1000, 2, buf, 0), call: () => w.sim.vmm.copyPageTable(0x1000, 2, buf, 0), outputs: [buf] };
+    return { text: 'copyPageTable(0x1000, 2, buf, 0)', service: '_CopyPageTable', predict: (m) => m.copyPageTable(0x1000, 2, buf, 0), call: () => w.vmm.copyPageTable(0x1000, 2, buf, 0), outputs: [buf] };
   }),
   // From a slot with a page table into one without: nothing may be written, not even the first entries.
   ...[0xc03fe, 0x803fe].map((p): Fault =>
     faulty(`copyPageTable(from ${hex(p)} into the next 4 MiB slot)`, (w) => {
       const buf = new Uint32Array(4).fill(5);
-      return { text: `copyPageTable(${hex(p)}, 4, buf, 0)`, service: '_CopyPageTable', predict: (m) => m.copyPageTable(p, 4, buf, 0), call: () => w.sim.vmm.copyPageTable(p, 4, buf, 0), outputs: [buf] };
+      return { text: `copyPageTable(${hex(p)}, 4, buf, 0)`, service: '_CopyPageTable', predict: (m) => m.copyPageTable(p, 4, buf, 0), call: () => w.vmm.copyPageTable(p, 4, buf, 0), outputs: [buf] };
     }),
   ),
   faulty('copyPageTable(not a Uint32Array)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
     const buf = [0] as unknown as Uint32Array;
-    return { text: `copyPageTable(${hex(p)}, 1, [0], 0)`, service: '_CopyPageTable', predict: (m) => m.copyPageTable(p, 1, buf, 0), call: () => w.sim.vmm.copyPageTable(p, 1, buf, 0) };
+    return { text: `copyPageTable(${hex(p)}, 1, [0], 0)`, service: '_CopyPageTable', predict: (m) => m.copyPageTable(p, 1, buf, 0), call: () => w.vmm.copyPageTable(p, 1, buf, 0) };
   }),
   faulty('pageQuery(cbmbi 27)', (w, s) => {
     const a = handleOf(w.m, s, 'good');
     const mbi = new Uint32Array(7).fill(1);
-    return { text: `pageQuery(${hex(a)}, mbi, 27)`, service: '_PageQuery', predict: (m) => m.pageQuery(a, mbi, 27), call: () => w.sim.vmm.pageQuery(a, mbi, 27), outputs: [mbi] };
+    return { text: `pageQuery(${hex(a)}, mbi, 27)`, service: '_PageQuery', predict: (m) => m.pageQuery(a, mbi, 27), call: () => w.vmm.pageQuery(a, mbi, 27), outputs: [mbi] };
   }),
   faulty('pageQuery(a 6-word buffer)', (w, s) => {
     const a = handleOf(w.m, s, 'good');
     const mbi = new Uint32Array(6).fill(1);
-    return { text: `pageQuery(${hex(a)}, Uint32Array(6), 28)`, service: '_PageQuery', predict: (m) => m.pageQuery(a, mbi, 28), call: () => w.sim.vmm.pageQuery(a, mbi, 28), outputs: [mbi] };
+    return { text: `pageQuery(${hex(a)}, Uint32Array(6), 28)`, service: '_PageQuery', predict: (m) => m.pageQuery(a, mbi, 28), call: () => w.vmm.pageQuery(a, mbi, 28), outputs: [mbi] };
   }),
   faulty('pageQuery(the invalid region)', (w) => {
     const mbi = new Uint32Array(7).fill(1);
-    return { text: 'pageQuery(0xFFFE0000, mbi, 28)', service: '_PageQuery', predict: (m) => m.pageQuery(0xfffe0000, mbi, 28), call: () => w.sim.vmm.pageQuery(0xfffe0000, mbi, 28), outputs: [mbi] };
+    return { text: 'pageQuery(0xFFFE0000, mbi, 28)', service: '_PageQuery', predict: (m) => m.pageQuery(0xfffe0000, mbi, 28), call: () => w.vmm.pageQuery(0xfffe0000, mbi, 28), outputs: [mbi] };
   }),
   faulty('getFreePageCount(flags 1)', (w) => {
     const edx = new Uint32Array(1).fill(7);
-    return { text: 'getFreePageCount(1, edx)', service: '_GetFreePageCount', predict: (m) => m.getFreePageCount(1, edx), call: () => w.sim.vmm.getFreePageCount(1, edx), edx };
+    return { text: 'getFreePageCount(1, edx)', service: '_GetFreePageCount', predict: (m) => m.getFreePageCount(1, edx), call: () => w.vmm.getFreePageCount(1, edx), edx };
   }),
   faulty('pageGetSizeAddr(flags 1)', (w, s) => {
     const h = handleOf(w.m, s, 'good');
     const edx = new Uint32Array(1).fill(7);
-    return { text: `pageGetSizeAddr(${hex(h)}, 1, edx)`, service: '_PageGetSizeAddr', predict: (m) => m.pageGetSizeAddr(h, 1, edx), call: () => w.sim.vmm.pageGetSizeAddr(h, 1, edx), edx };
+    return { text: `pageGetSizeAddr(${hex(h)}, 1, edx)`, service: '_PageGetSizeAddr', predict: (m) => m.pageGetSizeAddr(h, 1, edx), call: () => w.vmm.pageGetSizeAddr(h, 1, edx), edx };
   }),
   faulty('pageCheckLinRange(flags 1)', (w, s) => {
     const p = handleOf(w.m, s, 'good') / PAGE;
-    return { text: `pageCheckLinRange(${hex(p)}, 1, 1)`, service: '_PageCheckLinRange', predict: (m) => m.pageCheckLinRange(p, 1, 1), call: () => w.sim.vmm.pageCheckLinRange(p, 1, 1) };
+    return { text: `pageCheckLinRange(${hex(p)}, 1, 1)`, service: '_PageCheckLinRange', predict: (m) => m.pageCheckLinRange(p, 1, 1), call: () => w.vmm.pageCheckLinRange(p, 1, 1) };
   }),
   // The CPU on pages that are reserved, free or invalid.
   ...(
@@ -919,7 +955,9 @@ const injected = fc.tuple(fc.nat(faults.length - 1), sel).map(([i, s]) => {
   return new Step(`${f.label} [block#${s}]`, (w) => f.run(w, s));
 });
 
-const commands = fc.oneof(
+const byAnyDriver = (steps: fc.Arbitrary<Step>) => fc.tuple(steps, fc.nat(3)).map(([st, d]) => (d === 0 ? st.by(1) : st));
+
+const oneCommand = fc.oneof(
   { arbitrary: allocate, weight: 6 },
   { arbitrary: allocateAligned, weight: 2 },
   { arbitrary: reserve, weight: 3 },
@@ -941,6 +979,8 @@ const commands = fc.oneof(
   { arbitrary: sizeAddr, weight: 1 },
   { arbitrary: injected, weight: 9 },
 );
+/** One command in four is made by driver B. */
+const commands = byAnyDriver(oneCommand);
 
 // ——— the property ———
 
@@ -968,7 +1008,8 @@ interface Totals extends Tally {
  * counts back where they started, no leak.
  */
 function runSequence(sim: Simulator, pager: Pager, cmds: Iterable<fc.Command<World, World>>, fingerprints: boolean): Tally {
-  const w: World = { sim, m: new VmmModel(pager), fingerprints, tally: { calls: 0, failed: 0 } };
+  const drivers = [sim, driverB.get(sim)!];
+  const w: World = { sim, drivers, vmm: sim.vmm, m: new VmmModel(pager), fingerprints, tally: { calls: 0, failed: 0 } };
   observe(w, 'start');
   fc.modelRun(() => ({ model: w, real: w }), cmds);
   // Every byte, then give everything back.
@@ -996,8 +1037,11 @@ function runSequence(sim: Simulator, pager: Pager, cmds: Iterable<fc.Command<Wor
  * A fresh simulator whose every frame holds garbage, as on a machine that has run for a while: a
  * page that is not zeroed where it must be reads wrong on the first run, not only after others.
  */
+const driverB = new WeakMap<Simulator, DriverContext>();
+
 async function freshSimulator(pager: Pager, seed: number): Promise<Simulator> {
   const sim = await createSimulator({ memory: FRAMES * PAGE, pager, seed, stacks: false, trace: false, maxDevices: 1 });
+  driverB.set(sim, sim.createDriver('B'));
   const lin = sim.vmm.pageAllocate(USABLE_FRAMES, PG_SYS, 0, 0, 0, 0, null, PAGEFIXED);
   sim.cpu.writeBytes(lin, Uint8Array.from({ length: USABLE_FRAMES * PAGE }, (_, i) => (i * 7 + seed + 1) & 0xff | 1));
   check(sim.vmm.pageFree(lin, 0) === 1, () => 'could not free the garbage block');

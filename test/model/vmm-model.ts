@@ -116,6 +116,13 @@ export interface MPage {
   perm: number;
   /** Lock count (swappable pages only). */
   locks: number;
+  /**
+   * Who took the locks still held, oldest first, as runs of one driver (README, leaks: an unlock
+   * consumes the unlocker's own most recent lock, else the most recent lock of another driver).
+   */
+  holders: { ctx: number; count: number }[];
+  /** The driver whose lock took the count from 0 to 1 (sim.outstandingLocks()' driver). */
+  firstLocker: number;
   /** Resident. Locked and fixed pages always are. */
   present: Tri;
   /** P_ACC and P_DIRTY as the PTE shows them while the page is present. */
@@ -226,6 +233,8 @@ function newPage(fixed: boolean, perm: number, zero: boolean, present: Tri): MPa
     zeroInit: zero,
     perm,
     locks: 0,
+    holders: [],
+    firstLocker: -1,
     present,
     acc: 'no',
     dirty: 'no',
@@ -234,6 +243,25 @@ function newPage(fixed: boolean, perm: number, zero: boolean, present: Tri): MPa
     // Zero-initialised pages are known to read zeros; others hold whatever their frame held.
     known: new Uint8Array(PAGE).fill(zero ? 1 : 0),
   };
+}
+
+/** One more lock on a swappable page, taken by driver `ctx`. */
+function takeLock(pg: MPage, ctx: number): void {
+  if (pg.locks === 0) pg.firstLocker = ctx;
+  pg.locks++;
+  const last = pg.holders[pg.holders.length - 1];
+  if (last?.ctx === ctx) last.count++;
+  else pg.holders.push({ ctx, count: 1 });
+}
+
+/** One lock fewer, dropped by driver `ctx`: its own most recent one, else the most recent of anyone. */
+function dropLock(pg: MPage, ctx: number): void {
+  pg.locks--;
+  let i = pg.holders.length - 1;
+  while (i >= 0 && pg.holders[i]!.ctx !== ctx) i--;
+  if (i < 0) i = pg.holders.length - 1;
+  if (--pg.holders[i]!.count === 0) pg.holders.splice(i, 1);
+  if (pg.locks === 0) pg.firstLocker = -1;
 }
 
 /** Contents reset to what a page with no saved copy reads: zeros, or unknown. */
@@ -264,6 +292,8 @@ export class VmmModel {
   readonly blocks: MBlock[] = [];
   /** Handles of freed blocks (for "free twice", "lock a freed block" …). */
   readonly freed: number[] = [];
+  /** The driver context making the next call (0: the simulator's own, 'default'). */
+  ctx = 0;
 
   constructor(
     /** 'off': the model knows residency; otherwise the pager may move or page out any unlocked page at any call. */
@@ -488,7 +518,7 @@ export class VmmModel {
           for (let i = 0; i < n; i++) {
             const pg = newPage(fixed, perm, zero, fixed ? 'yes' : 'no');
             if (!fixed && fl & PAGELOCKED) {
-              pg.locks = 1;
+              takeLock(pg, this.ctx);
               pg.present = 'yes';
             }
             if (contigOut) pg.frame = (PhysAddr as Uint32Array)[0]! / PAGE + i;
@@ -572,7 +602,7 @@ export class VmmModel {
           for (let i = run; i < n; i++) {
             const pg = newPage(b.fixed, b.typePerm, zeroNew, b.fixed ? 'yes' : 'no');
             if (!b.fixed && fl & PAGELOCKED) {
-              pg.locks = 1;
+              takeLock(pg, this.ctx);
               pg.present = 'yes';
             }
             b.pages[i] = pg;
@@ -689,7 +719,7 @@ export class VmmModel {
             if (b.pages[i]) continue;
             const pg = newPage(fixed, fl & PERM, zero, fixed || fl & PC_PRESENT ? 'yes' : 'no');
             if (!fixed && fl & PC_LOCKED) {
-              pg.locks = 1;
+              takeLock(pg, this.ctx);
               pg.present = 'yes';
             }
             b.pages[i] = pg;
@@ -813,7 +843,7 @@ export class VmmModel {
         for (const pg of pages) {
           if (!pg.fixed) {
             this.makePresent(pg);
-            pg.locks++;
+            takeLock(pg, this.ctx);
           }
           if (markDirty) pg.dirty = 'yes';
         }
@@ -831,7 +861,7 @@ export class VmmModel {
       apply: () => {
         for (const pg of pages) {
           if (pg.fixed) continue;
-          pg.locks--;
+          dropLock(pg, this.ctx);
           if (pg.locks === 0) {
             pg.frame = null;
             if (markPageOut) pg.acc = 'no';
