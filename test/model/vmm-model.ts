@@ -120,9 +120,20 @@ export interface MPage {
    * Who took the locks still held, oldest first, as runs of one driver (README, leaks: an unlock
    * consumes the unlocker's own most recent lock, else the most recent lock of another driver).
    */
-  holders: { ctx: number; count: number }[];
+  holders: { ctx: number; count: number; alias: boolean }[];
   /** The driver whose lock took the count from 0 to 1 (sim.outstandingLocks()' driver). */
   firstLocker: number;
+  /**
+   * Bumped whenever what a global alias of the page stands for ends: its lock count reaches 0, or it
+   * is decommitted or freed (README: an alias lives exactly as long as what it aliases).
+   */
+  tenure: number;
+  /**
+   * Bytes written through a global alias while the page was not known dirty: the VMM does not know
+   * the page changed (README: writes through the alias dirty the alias, not the original), so once
+   * the page is unlocked they may be lost to a page-out — unless something dirties the page first.
+   */
+  fragile: Uint8Array | null;
   /** Resident. Locked and fixed pages always are. */
   present: Tri;
   /** P_ACC and P_DIRTY as the PTE shows them while the page is present. */
@@ -153,6 +164,17 @@ export interface MBlock {
   readonly allocProtect: number;
   /** One entry per reserved page: null while only reserved. */
   pages: (MPage | null)[];
+}
+
+/** A global alias: pages in the system arena mapping the frames of `origs`, while they last. */
+export interface MAlias {
+  readonly base: number;
+  readonly size: number;
+  /** Each original page and the tenure it was in when the alias was made. */
+  readonly origs: readonly { readonly pg: MPage; readonly tenure: number }[];
+  /** The alias PTEs' own P_ACC / P_DIRTY (the CPU through the alias sets them, not the original's). */
+  readonly acc: Tri[];
+  readonly dirty: Tri[];
 }
 
 export type Prediction = Failure | Success;
@@ -235,6 +257,8 @@ function newPage(fixed: boolean, perm: number, zero: boolean, present: Tri): MPa
     locks: 0,
     holders: [],
     firstLocker: -1,
+    tenure: 0,
+    fragile: null,
     present,
     acc: 'no',
     dirty: 'no',
@@ -250,18 +274,50 @@ function takeLock(pg: MPage, ctx: number): void {
   if (pg.locks === 0) pg.firstLocker = ctx;
   pg.locks++;
   const last = pg.holders[pg.holders.length - 1];
-  if (last?.ctx === ctx) last.count++;
-  else pg.holders.push({ ctx, count: 1 });
+  if (last?.ctx === ctx && !last.alias) last.count++;
+  else pg.holders.push({ ctx, count: 1, alias: false });
 }
 
-/** One lock fewer, dropped by driver `ctx`: its own most recent one, else the most recent of anyone. */
-function dropLock(pg: MPage, ctx: number): void {
+/**
+ * Removes one lock from the holders (README, src/vmm/locks.ts): the dropping driver's most recent lock
+ * of that kind (plain, or the one a global alias stands for), else the most recent of that kind
+ * whoever took it, else the most recent of any.
+ */
+function takeHolder(pg: MPage, ctx: number, alias: boolean): void {
+  const h = pg.holders;
+  let i = h.length - 1;
+  while (i >= 0 && !(h[i]!.ctx === ctx && h[i]!.alias === alias)) i--;
+  if (i < 0) {
+    i = h.length - 1;
+    while (i >= 0 && h[i]!.alias !== alias) i--;
+  }
+  if (i < 0) i = h.length - 1;
+  if (i < 0) return;
+  if (--h[i]!.count === 0) h.splice(i, 1);
+}
+
+/** One lock fewer, dropped by driver `ctx`. At 0 the page's tenure ends: aliases of it die. */
+function dropLock(pg: MPage, ctx: number, alias = false): void {
   pg.locks--;
-  let i = pg.holders.length - 1;
-  while (i >= 0 && pg.holders[i]!.ctx !== ctx) i--;
-  if (i < 0) i = pg.holders.length - 1;
-  if (--pg.holders[i]!.count === 0) pg.holders.splice(i, 1);
-  if (pg.locks === 0) pg.firstLocker = -1;
+  takeHolder(pg, ctx, alias);
+  if (pg.locks > 0) return;
+  pg.firstLocker = -1;
+  pg.frame = null;
+  pg.tenure++;
+  // Unlocked and not known dirty: what only an alias wrote may be lost to the next page-out.
+  if (pg.fragile && pg.dirty !== 'yes') for (let i = 0; i < PAGE; i++) if (pg.fragile[i]) pg.known[i] = 0;
+  pg.fragile = null;
+}
+
+/** The page leaves its block (decommitted, freed): its aliases die. */
+function retire(pg: MPage | null | undefined): void {
+  if (pg) pg.tenure++;
+}
+
+/** Something dirtied the page (the CPU through it, PAGEMARKDIRTY): everything in it will be saved. */
+function dirtied(pg: MPage): void {
+  pg.dirty = 'yes';
+  pg.fragile = null;
 }
 
 /** Contents reset to what a page with no saved copy reads: zeros, or unknown. */
@@ -292,6 +348,8 @@ export class VmmModel {
   readonly blocks: MBlock[] = [];
   /** Handles of freed blocks (for "free twice", "lock a freed block" …). */
   readonly freed: number[] = [];
+  /** Global aliases made by _LinPageLock(PAGEMAPGLOBAL), alive or dead, until torn down. */
+  readonly aliases: MAlias[] = [];
   /** The driver context making the next call (0: the simulator's own, 'default'). */
   ctx = 0;
 
@@ -367,14 +425,29 @@ export class VmmModel {
   }
 
   /** Is every page of [p, p+n) free? */
+  /** Every range of the linear space in use: blocks and global aliases. */
+  private get taken(): readonly { base: number; size: number }[] {
+    return this.aliases.length ? [...this.blocks, ...this.aliases] : this.blocks;
+  }
+
+  aliasAt(page: number): MAlias | undefined {
+    return this.aliases.find((a) => page >= a.base && page < a.base + a.size);
+  }
+
+  /** Is alias page i alive: is its original still in the tenure the alias was made in? */
+  aliasAlive(a: MAlias, i: number): boolean {
+    const o = a.origs[i]!;
+    return o.pg.tenure === o.tenure;
+  }
+
   rangeFree(p: number, n: number): boolean {
-    return this.blocks.every((b) => b.base + b.size <= p || b.base >= p + n);
+    return this.taken.every((b) => b.base + b.size <= p || b.base >= p + n);
   }
 
   /** Is there a run of n free pages in the arena (anywhere — where exactly is the VMM's choice)? */
   hasFreeRun(arena: Exclude<Arena, 'invalid'>, n: number, align4M = false): boolean {
     const [lo, hi] = ARENAS[arena];
-    const inside = this.blocks.filter((b) => b.base <= hi && b.base + b.size > lo).sort((x, y) => x.base - y.base);
+    const inside = this.taken.filter((b) => b.base <= hi && b.base + b.size > lo).sort((x, y) => x.base - y.base);
     const align = (p: number) => (align4M ? Math.ceil(p / 1024) * 1024 : p);
     let cand = align(lo);
     for (const b of inside) {
@@ -386,14 +459,17 @@ export class VmmModel {
 
   /** Has the 4 MiB slot a page table: does any reserved or committed page lie in it (§4.1)? */
   slotHasTable(slot: number): boolean {
-    return slot < 0x3ff && this.blocks.some((b) => b.base >>> 10 <= slot && (b.base + b.size - 1) >>> 10 >= slot);
+    return slot < 0x3ff && this.taken.some((b) => b.base >>> 10 <= slot && (b.base + b.size - 1) >>> 10 >= slot);
   }
 
   /** _PageQuery's MEMORY_BASIC_INFORMATION for the page `p` (spec §4.6, §3.7). */
   mbi(p: number): number[] {
+    const alias = this.aliasAt(p);
+    // An alias is one committed region, ring-0 read/write (PAGE_NOACCESS to ring 3), dead or alive.
+    if (alias) return [p * PAGE, alias.base * PAGE, PAGE_NOACCESS, (alias.base + alias.size - p) * PAGE, MEM_COMMIT, PAGE_NOACCESS, MEM_PRIVATE];
     const at = this.at(p);
     if (!at) {
-      const next = this.blocks.filter((b) => b.base > p).reduce((m, b) => Math.min(m, b.base), MININVALIDPAGE);
+      const next = this.taken.filter((b) => b.base > p).reduce((m, b) => Math.min(m, b.base), MININVALIDPAGE);
       return [p * PAGE, 0, 0, (Math.min(next, MININVALIDPAGE) - p) * PAGE, MEM_FREE, PAGE_NOACCESS, 0];
     }
     const { block } = at;
@@ -442,9 +518,14 @@ export class VmmModel {
   // ——— CPU access ———
 
   /** The fault a CPU access of [lin, lin+len) takes first, or null if every page is committed. */
-  cpuFault(lin: number, len: number): 'invalid-region' | 'free' | 'reserved' | null {
+  cpuFault(lin: number, len: number): 'invalid-region' | 'free' | 'reserved' | 'stale-alias' | null {
     for (let p = Math.floor(lin / PAGE); p <= Math.floor((lin + len - 1) / PAGE); p++) {
       if (arenaOf(p) === 'invalid') return 'invalid-region';
+      const alias = this.aliasAt(p);
+      if (alias) {
+        if (!this.aliasAlive(alias, p - alias.base)) return 'stale-alias';
+        continue;
+      }
       const at = this.at(p);
       if (!at) return 'free';
       if (!at.page) return 'reserved';
@@ -456,15 +537,31 @@ export class VmmModel {
     let done = 0;
     while (done < len) {
       const a = lin + done;
-      const pg = this.at(Math.floor(a / PAGE))!.page!;
       const off = a % PAGE;
       const n = Math.min(PAGE - off, len - done);
+      const alias = this.aliasAt(Math.floor(a / PAGE));
+      if (alias) {
+        // Through a live alias: the original's frame (locked, present); the alias PTE takes the marks.
+        const i = Math.floor(a / PAGE) - alias.base;
+        const pg = alias.origs[i]!.pg;
+        alias.acc[i] = 'yes';
+        if (data) {
+          pg.data.set(data.subarray(done, done + n), off);
+          pg.known.fill(1, off, off + n);
+          alias.dirty[i] = 'yes';
+          if (!pg.fixed && pg.dirty !== 'yes') (pg.fragile ??= new Uint8Array(PAGE)).fill(1, off, off + n);
+        }
+        visit?.(pg, off, done, n);
+        done += n;
+        continue;
+      }
+      const pg = this.at(Math.floor(a / PAGE))!.page!;
       this.makePresent(pg);
       pg.acc = 'yes';
       if (data) {
         pg.data.set(data.subarray(done, done + n), off);
         pg.known.fill(1, off, off + n);
-        pg.dirty = 'yes';
+        dirtied(pg);
       }
       visit?.(pg, off, done, n);
       done += n;
@@ -542,7 +639,7 @@ export class VmmModel {
 
   pageFree(hMem: number, flags: number): Prediction {
     return predict(0, () => {
-      const b = this.handle(hMem);
+      const b = this.handle(hMem, 'not-freeable');
       const fl = flagsIn(flags, PR_STATIC);
       if (b.prFlags & PR_STATIC && !(fl & PR_STATIC)) fail('static-block');
       return ok({ value: 1, apply: () => this.removeBlock(b) });
@@ -550,21 +647,24 @@ export class VmmModel {
   }
 
   private removeBlock(b: MBlock): void {
+    b.pages.forEach(retire);
     this.blocks.splice(this.blocks.indexOf(b), 1);
     this.freed.push(b.base * PAGE);
   }
 
   /** A memory handle: the base address of a block (spec §0: the handle is the address). */
-  private handle(v: unknown): MBlock {
+  private handle(v: unknown, aliasCode: 'not-a-block' | 'not-freeable' = 'not-a-block'): MBlock {
     const h = ulong(v);
     const b = this.blockByHandle(h);
+    // README: an alias is not a memory handle; the release services name that mistake not-freeable.
+    if (!b && (h & 0xfff) === 0 && this.aliases.some((a) => a.base * PAGE === h)) fail(aliasCode);
     if (!b) fail('not-a-block');
     return b;
   }
 
   pageReAllocate(hMem: number, nPages: number, flags: number, edx?: unknown): Prediction {
     return predict(0, () => {
-      const b = this.handle(hMem);
+      const b = this.handle(hMem, 'not-freeable');
       const n = count(nPages);
       const fl = flagsIn(flags, PAGELOCKED | PAGELOCKEDIFDP | PAGENOCOPY | PAGEZEROINIT | PAGEZEROREINIT);
       outArray(edx, 1);
@@ -597,7 +697,10 @@ export class VmmModel {
           } else if (n > b.size) b.size = n;
           while (b.pages.length < b.size) b.pages.push(null);
           // Shrinking decommits the pages past n; the reservation keeps its size (§4.11, §4.21).
-          for (let i = n; i < run; i++) b.pages[i] = null;
+          for (let i = n; i < run; i++) {
+            retire(b.pages[i]);
+            b.pages[i] = null;
+          }
           const zeroNew = (fl & (PAGEZEROINIT | PAGEZEROREINIT)) !== 0;
           for (let i = run; i < n; i++) {
             const pg = newPage(b.fixed, b.typePerm, zeroNew, b.fixed ? 'yes' : 'no');
@@ -627,6 +730,7 @@ export class VmmModel {
       pg.acc = present === 'yes' ? 'yes' : merge(pg.acc, 'yes');
       pg.dirty = present === 'yes' ? 'yes' : merge(pg.dirty, 'yes');
     }
+    pg.fragile = null;
     if (present !== 'yes') pg.zeroInit = present === 'no' ? true : pg.zeroInit === true ? true : 'maybe';
   }
 
@@ -772,7 +876,10 @@ export class VmmModel {
       return ok({
         value: 1,
         apply: () => {
-          for (let i = p - b.base; i < p - b.base + n; i++) b.pages[i] = null;
+          for (let i = p - b.base; i < p - b.base + n; i++) {
+            retire(b.pages[i]);
+            b.pages[i] = null;
+          }
         },
       });
     });
@@ -811,11 +918,27 @@ export class VmmModel {
       const p = this.range(page, npages);
       const fl = flagsIn(flags, PAGELOCKEDIFDP | PAGEMAPGLOBAL | PAGEMARKDIRTY);
       if (fl & PAGEMAPGLOBAL && fl & PAGELOCKEDIFDP) fail('invalid-flags');
-      if (fl & PAGEMAPGLOBAL) throw new Error('model: PAGEMAPGLOBAL locks are not modelled');
       this.oneArena(p, npages);
       const pages = this.allCommitted(p, npages);
       if (fl & PAGELOCKEDIFDP) return ok({ value: 1, apply: () => {} });
-      return this.lock(pages, (fl & PAGEMARKDIRTY) !== 0);
+      const lock = this.lock(pages, (fl & PAGEMARKDIRTY) !== 0);
+      if (!(fl & PAGEMAPGLOBAL)) return lock;
+      // §4.2: also a global alias of the range, in the system arena; the call returns its address.
+      if (!this.hasFreeRun('system', npages)) fail('insufficient-memory');
+      return ok({
+        ...(lock.mayFail ? { mayFail: lock.mayFail } : {}),
+        accept: (r) => this.acceptNewBlock(r, npages, 'system', false),
+        apply: (r) => {
+          lock.apply(1);
+          // The lock just taken now stands for the alias (alias-leak, not lock-leak).
+          for (const pg of pages) {
+            if (pg.fixed) continue;
+            takeHolder(pg, this.ctx, false);
+            pg.holders.push({ ctx: this.ctx, count: 1, alias: true });
+          }
+          this.aliases.push({ base: r / PAGE, size: npages, origs: pages.map((pg) => ({ pg, tenure: pg.tenure })), acc: pages.map(() => 'no'), dirty: pages.map(() => 'no') });
+        },
+      });
     });
   }
 
@@ -824,9 +947,31 @@ export class VmmModel {
       const p = this.range(page, npages);
       const fl = flagsIn(flags, PAGELOCKEDIFDP | PAGEMAPGLOBAL | PAGEMARKPAGEOUT);
       if (fl & PAGEMAPGLOBAL && fl & PAGELOCKEDIFDP) fail('invalid-flags');
-      // The model makes no aliases: no range is one.
-      if (fl & PAGEMAPGLOBAL) fail('not-an-alias');
+      if (fl & PAGEMAPGLOBAL) {
+        // §4.3: page and npages describe the alias exactly. A dead alias is torn down too (README).
+        const a = this.aliases.find((x) => x.base === p && x.size === npages);
+        if (!a) fail('not-an-alias');
+        const markOut = (fl & PAGEMARKPAGEOUT) !== 0;
+        return ok({
+          value: 1,
+          apply: () => {
+            a.origs.forEach(({ pg }, i) => {
+              if (!this.aliasAlive(a, i) || pg.fixed) return;
+              dropLock(pg, this.ctx, true);
+              if (pg.locks === 0 && markOut) pg.acc = 'no';
+            });
+            this.aliases.splice(this.aliases.indexOf(a), 1);
+          },
+        });
+      }
       this.oneArena(p, npages);
+      // Alias pages are committed, but only a PAGEMAPGLOBAL unlock of the whole alias releases them.
+      let aliasPage = false;
+      for (let i = p; i < p + npages; i++) {
+        if (this.aliasAt(i)) aliasPage = true;
+        else if (!this.at(i)?.page) fail('not-committed');
+      }
+      if (aliasPage) fail('alias-needs-mapglobal');
       const pages = this.allCommitted(p, npages);
       if (fl & PAGELOCKEDIFDP) return ok({ value: 1, apply: () => {} });
       return this.unlock(pages, (fl & PAGEMARKPAGEOUT) !== 0);
@@ -845,7 +990,7 @@ export class VmmModel {
             this.makePresent(pg);
             takeLock(pg, this.ctx);
           }
-          if (markDirty) pg.dirty = 'yes';
+          if (markDirty) dirtied(pg);
         }
       },
     });
@@ -862,10 +1007,7 @@ export class VmmModel {
         for (const pg of pages) {
           if (pg.fixed) continue;
           dropLock(pg, this.ctx);
-          if (pg.locks === 0) {
-            pg.frame = null;
-            if (markPageOut) pg.acc = 'no';
-          }
+          if (pg.locks === 0 && markPageOut) pg.acc = 'no';
         }
       },
     });
