@@ -1,37 +1,42 @@
 /**
  * Model-based property test of the VMM page services (spec §4; the reference model is
  * test/model/vmm-model.ts). Random sequences of allocations, reservations, commits, decommits,
- * reallocations, frees, locks and unlocks (by handle and by linear range), permission changes,
- * discards, page-table copies, queries, CPU writes and reads and pager passes — about a third of them
- * invalid: bad handles, freed handles, reserved flags, zero and non-integer counts, ranges out of the
- * linear space or across arenas and blocks, unlocks of unlocked pages, commits over committed
- * pages, short buffers — run against a real simulator and against the model, with the pager 'off',
- * 'random' and 'aggressive'.
+ * reallocations, frees, locks and unlocks (by handle and by linear range), global aliases
+ * (PAGEMAPGLOBAL), permission changes, discards, page-table copies, queries, CPU writes and reads
+ * and pager passes — about a third of the calls invalid: bad handles, freed handles, aliases used
+ * as handles, reserved flags, zero and non-integer counts, ranges out of the linear space or across
+ * arenas and blocks, unlocks of unlocked pages, commits over committed pages, short buffers — made
+ * by two driver contexts ('default' and 'B', one command in four), run against a real simulator and
+ * against the model, with the pager 'off', 'random' and 'aggressive'.
  *
  * After every command the simulator's public observations must equal the model's:
- *   - each call's return value, `lastError` (service and code; null after a success), and its
- *     output arrays (written on success only, EDX zeroed on failure);
+ *   - each call's return value, `lastError` (service and code; null after a success; the other
+ *     driver's left alone), and its output arrays (written on success only, EDX zeroed on failure);
  *   - every block's size and address (_PageGetSizeAddr), its regions (_PageQuery: state, protection,
  *     allocation base and protection, region size), its committed prefix (_PageCheckLinRange);
  *   - every committed page's PTE (_CopyPageTable): P_PRES where residency is certain (locked and
  *     fixed pages always; every page with the pager off), P_WRITE/P_USER always, P_ACC/P_DIRTY where
  *     certain, the frame of a locked or fixed page unchanged, no two resident pages on one frame;
- *     reserved pages read 0;
- *   - lock counts (sim.outstandingLocks()), _GetFreePageCount's EDX exactly and its EAX exactly
- *     where residency is certain (else within bounds);
- *   - memory contents as the CPU wrote them (reads, and a full check at the end), whatever the pager
- *     did in between.
- * At the end everything is unlocked and freed, and the free counts are back where they started.
+ *     reserved pages read 0; every alias page present exactly while it is alive, on its original's
+ *     frame, with its own P_ACC/P_DIRTY;
+ *   - lock counts and their first locker (sim.outstandingLocks()), lock-leak counts per driver and
+ *     alias-leak records with their live pages (sim.leaks()), _GetFreePageCount's EDX exactly and
+ *     its EAX exactly where residency is certain (else within bounds);
+ *   - memory contents as the CPU wrote them (reads, through aliases too, and a full check at the
+ *     end), whatever the pager did in between.
+ * At the end everything is torn down, unlocked and freed; the free counts are back at their start
+ * values and sim.leaks() is empty.
  *
  * An invalid call must also change nothing: in the fingerprint properties every failing call is
  * bracketed by sim.fingerprint() (a digest of all memory-manager state; it costs ~30 ms here, so
- * those properties run fewer sequences); elsewhere the full observation above stands in for it.
+ * those properties run few sequences); elsewhere the full observation above stands in for it.
  *
  * Runs: DMASIM_MODEL_RUNS sequences in total (default 1000) over the three pagers, plus
- * DMASIM_MODEL_FP_RUNS fingerprinted ones (default 9), DMASIM_MODEL_COMMANDS commands at most per
- * sequence (default 32). A failure is shrunk to a minimal sequence;
- * its message says how to replay it: DMASIM_MODEL_SEED=… DMASIM_MODEL_PATH=… with `-t` naming the
- * property.
+ * DMASIM_MODEL_FP_RUNS fingerprinted ones (default 9); DMASIM_MODEL_COMMANDS commands at most per
+ * sequence (default 32). Sequences share an emptied simulator; a failure is confirmed on a fresh one
+ * (class Pool), shrunk to a minimal sequence, and printed with the replay line:
+ * DMASIM_MODEL_SEED=… DMASIM_MODEL_PATH=… DMASIM_MODEL_REPLAY=… npx vitest run … -t "<property>".
+ * DMASIM_MODEL_VERBOSE=1 prints each property's runs, calls and share of failing calls.
  */
 
 import fc from 'fast-check';

@@ -2,7 +2,8 @@
  * A reference model of the VMM page services (../shared/spec/vmm-ddk.md §4 and the choices README
  * "Where the DDK is silent" documents), for the model-based property test
  * (test/vmm-model.property.test.ts). It knows memory blocks, page states, permissions, per-page lock
- * counts, what the CPU wrote, and — where it can be known — residency and the accessed/dirty bits.
+ * counts and which driver holds each lock, global aliases and how long each of their pages lives,
+ * what the CPU wrote, and — where it can be known — residency and the accessed/dirty bits.
  * It knows nothing of frames, epochs, tenures or the pager's choices: where the pager may have acted,
  * the model says "unknown" and the test compares only what is certain.
  *
