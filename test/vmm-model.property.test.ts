@@ -759,8 +759,8 @@ const aliasLock = fc.record({ r: inBlock, dirty: fc.boolean() }).map(({ r, dirty
   }),
 );
 
-type AliasMisuse = 'release' | 'release-markpageout' | 'wrong-size' | 'off-by-one' | 'plain-unlock' | 'free' | 'reallocate' | 'lock' | 'size-addr';
-const aliasUse = fc.record({ sel, how: fc.constantFrom<AliasMisuse>('release', 'release', 'release-markpageout', 'wrong-size', 'off-by-one', 'plain-unlock', 'free', 'reallocate', 'lock', 'size-addr') }).map(({ sel: s, how }) =>
+type AliasMisuse = 'release' | 'release-markpageout' | 'wrong-size' | 'off-by-one' | 'plain-unlock' | 'free' | 'reallocate' | 'lock' | 'size-addr' | 'commit' | 'decommit';
+const aliasUse = fc.record({ sel, how: fc.constantFrom<AliasMisuse>('release', 'release', 'release-markpageout', 'wrong-size', 'off-by-one', 'plain-unlock', 'free', 'reallocate', 'lock', 'size-addr', 'commit', 'decommit') }).map(({ sel: s, how }) =>
   new Step(`alias#${s}: ${how}`, (w) => {
     const a = pickAlias(w.m, s);
     if (!a) return null;
@@ -787,6 +787,10 @@ const aliasUse = fc.record({ sel, how: fc.constantFrom<AliasMisuse>('release', '
           return { text: `pageReAllocate(${hex(h)}, 2, 0)`, service: '_PageReAllocate', predict: m.pageReAllocate(h, 2, 0), call: () => w.vmm.pageReAllocate(h, 2, 0) };
         case 'lock':
           return { text: `pageLock(${hex(h)}, 1, 0, 0)`, service: '_PageLock', predict: m.pageLock(h, 1, 0, 0), call: () => w.vmm.pageLock(h, 1, 0, 0) };
+        case 'commit':
+          return { text: `pageCommit(${hex(a.base)}, 1, PD_ZEROINIT, 0, 0)`, service: '_PageCommit', predict: m.pageCommit(a.base, 1, PD_ZEROINIT, 0, 0), call: () => w.vmm.pageCommit(a.base, 1, PD_ZEROINIT, 0, 0) };
+        case 'decommit':
+          return { text: `pageDecommit(${hex(a.base)}, 1, 0)`, service: '_PageDecommit', predict: m.pageDecommit(a.base, 1, 0), call: () => w.vmm.pageDecommit(a.base, 1, 0) };
         case 'size-addr':
           return { text: `pageGetSizeAddr(${hex(h)}, 0)`, service: '_PageGetSizeAddr', predict: m.pageGetSizeAddr(h, 0), call: () => w.vmm.pageGetSizeAddr(h, 0) };
       }

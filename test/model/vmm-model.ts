@@ -778,10 +778,17 @@ export class VmmModel {
     if (arenaOf(p) !== arenaOf(p + n - 1)) fail('crosses-arena');
   }
 
-  private inOneBlock(p: number, n: number): MBlock {
-    const b = this.blockAt(p);
+  /** The block the range lies in — or the alias: a block too, one nothing may be committed into or decommitted from. */
+  private inOneBlock(p: number, n: number): MBlock | MAlias {
+    const b = this.blockAt(p) ?? this.aliasAt(p);
     if (!b) fail('not-a-block');
     if (p + n > b.base + b.size) fail('crosses-block');
+    return b;
+  }
+
+  /** An ordinary block, once the checks that come first have passed: an alias is not-freeable (README). */
+  private notAlias(b: MBlock | MAlias): MBlock {
+    if (!('pages' in b)) fail('not-freeable');
     return b;
   }
 
@@ -802,10 +809,11 @@ export class VmmModel {
       const pd = ulong(hpd);
       const data = ulong(pagerdata);
       const fl = flagsIn(flags, PC_FIXED | PC_LOCKED | PC_LOCKEDIFDP | PC_STATIC | PC_USER | PC_WRITEABLE | PC_INCR | PC_PRESENT | PC_DIRTY);
-      const b = this.inOneBlock(p, n);
+      const found = this.inOneBlock(p, n);
       if (pd < PD_ZEROINIT || pd > PD_FIXED) fail('invalid-pager');
       if (data !== 0) fail('invalid-argument');
       if ((pd === PD_FIXED || pd === PD_FIXEDZERO) && !(fl & PC_FIXED)) fail('invalid-flags');
+      const b = this.notAlias(found);
       if (b.prFlags & PR_STATIC && !(fl & PC_STATIC)) fail('static-block');
       const first = p - b.base;
       const pages = b.pages.slice(first, first + n);
@@ -847,7 +855,7 @@ export class VmmModel {
       if (minF >= maxF) fail('invalid-phys-range');
       const p = this.range(page, npages);
       const n = npages;
-      const b = this.inOneBlock(p, n);
+      const b = this.notAlias(this.inOneBlock(p, n));
       if (b.prFlags & PR_STATIC && !(fl & PC_STATIC)) fail('static-block');
       const first = p - b.base;
       if (b.pages.slice(first, first + n).some((pg) => pg)) fail('already-committed');
@@ -871,7 +879,7 @@ export class VmmModel {
       const p = this.range(page, npages);
       const n = npages;
       const fl = flagsIn(flags, PC_STATIC);
-      const b = this.inOneBlock(p, n);
+      const b = this.notAlias(this.inOneBlock(p, n));
       if (b.prFlags & PR_STATIC && !(fl & PC_STATIC)) fail('static-block');
       // Already-decommitted pages in the range are allowed (§4.16) and skipped; locked pages go too.
       return ok({
@@ -1086,7 +1094,7 @@ export class VmmModel {
       const p = this.range(page, npages);
       flagsIn(flags, 0);
       let n = 0;
-      while (n < npages && this.at(p + n)?.page) n++;
+      while (n < npages && (this.at(p + n)?.page || this.aliasAt(p + n))) n++;
       return ok({ value: n, apply: () => {} });
     });
   }
