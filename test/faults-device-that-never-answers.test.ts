@@ -62,7 +62,8 @@ describe('a device that never answers', () => {
     expect(sim.vmm.pageFree(buf.lin, 0)).toBe(1);
     expect(sim.violations()).toEqual([]);
     expect(sim.deviceFaults()).toHaveLength(1);
-    expect(sim.leaks().map((l) => l.code)).toEqual(['device-leak']);
+    // Not leaks() right here: the probe raises its interrupt inside the command, so until the command
+    // returns it is (truly) still running. detach waits for that, between commands.
     await next.detach();
     expect(sim.leaks()).toEqual([]);
   });
