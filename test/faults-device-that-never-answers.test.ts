@@ -21,8 +21,8 @@ const pool = simulatorsClosedAfterEach();
 const PAGES = 4;
 
 describe('a device that never answers', () => {
-  it("stuck inside an access: in flight while it hangs, 'hung' after hangTimeoutMs (1 s: far longer than reaching the access takes), nothing in flight once its worker exited, and a new device reads the same frames", async () => {
-    const sim = await pool.make({ pager: 'aggressive', hangTimeoutMs: 1000 });
+  it("stuck inside an access: in flight while it hangs, 'hung' after hangTimeoutMs (2 s: far longer than reaching the access takes), nothing in flight once its worker exited, and a new device reads the same frames", async () => {
+    const sim = await pool.make({ pager: 'aggressive', hangTimeoutMs: 2000 });
     const buf = lockedPages(sim, PAGES);
     for (let i = 1; i < PAGES; i++) expect(buf.phys[i]).toBe(buf.phys[0]! + i * 4096);
     const dev = await sim.attachDevice('test-probe', { name: 'mute' });
