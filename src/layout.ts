@@ -18,9 +18,10 @@ export const LAYOUT_MAGIC = 0x444d4153; // 'DMAS'
  * 3: in-flight DMA as one bit per device slot in the frame entry (was a count); access records
  * keep spans, an access id and the command (no cursors); attachment ids in device control blocks
  * and ring records; per-producer trace rings. 4: the two 8237 DMA controllers (ISA). 5: an
- * instance id in the header (device-to-device links name the simulator they belong to).
+ * instance id in the header (device-to-device links name the simulator they belong to). 6: the
+ * SABOTAGE header word (checker self-tests).
  */
-export const LAYOUT_VERSION = 5;
+export const LAYOUT_VERSION = 6;
 
 export const MIN_MEMORY = 1 << 20; // 1 MiB
 export const MAX_MEMORY = 1 << 30; // 1 GiB
@@ -69,8 +70,14 @@ export const H = {
   UNCHECKED: 21,
   /** A random nonzero id of this simulator: a link (createLinkShared) belongs to exactly one. */
   INSTANCE: 22,
+  /**
+   * CHECKER SELF-TESTS ONLY: a SABOTAGE_CODE that deliberately breaks one check of every DMA port
+   * (0 in every real run), so the bug corpus can prove it fails without that check. Set through an
+   * internal option (src/sabotage.ts) before any device attaches; each port reads it once.
+   */
+  SABOTAGE: 23,
 } as const;
-export const HEADER_WORDS = 23;
+export const HEADER_WORDS = 24;
 
 /**
  * Frame-table entry. In-flight DMA is one bit per device slot, INFLIGHT + (slot >> 5), bit
@@ -286,6 +293,15 @@ export const ISA_WORDS = ISA_CHANNELS * ISA_CH_STRIDE + 2 * ISA_CTL_STRIDE;
 export const MAX_TRACE_CAPACITY = 1 << 20;
 
 export const VIOLATION_MODE = { block: 0, allow: 1, throw: 2 } as const;
+
+/**
+ * H.SABOTAGE values (checker self-tests, src/sabotage.ts): which check the ports break on purpose.
+ * 'no-epoch-bump': a frame is seen at the epoch its driver was handed it, as if no unlock, move or
+ * re-lock had bumped it since. 'ignore-handouts': every frame counts as handed out at its current
+ * epoch. 'dirty-rule-off': device writes need no dirty mark.
+ */
+export const SABOTAGE_CODE = { 'no-epoch-bump': 1, 'ignore-handouts': 2, 'dirty-rule-off': 3 } as const;
+export type SabotageName = keyof typeof SABOTAGE_CODE;
 export type ViolationMode = keyof typeof VIOLATION_MODE;
 
 export interface LayoutConfig {

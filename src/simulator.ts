@@ -26,6 +26,7 @@ import { writeHtmlReport } from './report/html.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { makeLink, openHostLink, type HostLinkPort, type Link, type LinkEndpoint } from './link.js';
+import { sabotageWord } from './sabotage.js';
 
 export interface SimulatorOptions {
   /** Physical memory in bytes: 1 MiB … 1 GiB, a multiple of 4096. Default 16 MiB. */
@@ -482,6 +483,8 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   if (options.checks !== undefined && typeof options.checks !== 'boolean') throw new SimulatorError(`checks must be a boolean, got ${String(options.checks)}`);
   // Before any device worker exists: every port reads it once, at construction.
   Atomics.store(shared.control, H.UNCHECKED, options.checks === false ? 1 : 0);
+  // Checker self-tests only (src/sabotage.ts): 0 unless the internal symbol option is given.
+  Atomics.store(shared.control, H.SABOTAGE, sabotageWord(options));
   const reader = new TraceReader(shared, trace.keep);
   // The main thread's ring is drained by the main thread itself as it fills.
   const mainTrace = new TraceWriter(shared, 0, () => reader.drain());

@@ -37,7 +37,7 @@
 import { PAGESIZE, type Epoch, type Frame, type PhysAddr } from '../address.js';
 import type { DmaPort, DmaResult, DmaValueResult, SgElement } from '../device-api.js';
 import { EPOCH_MASK, epochOf, flagsOf, handoutOf } from '../frametable.js';
-import { AR, AR_MAX_SPANS, DCB, FF, FT, H, MMIO_BASE, MMIO_STRIDE, VIOLATION_MODE, accessIndex, dcbIndex, type SharedViews } from '../layout.js';
+import { AR, AR_MAX_SPANS, DCB, FF, FT, H, MMIO_BASE, MMIO_STRIDE, SABOTAGE_CODE, VIOLATION_MODE, accessIndex, dcbIndex, type SharedViews } from '../layout.js';
 import { appendViolation, codeNumber, type ViolationCode } from '../ring.js';
 import { DMA_OUTCOME, TraceWriter, dmaKindWord, kindWord } from '../trace.js';
 import { AccessRecorder } from './record.js';
@@ -164,6 +164,7 @@ export class CheckedDmaPort implements DmaPort {
     this.attachment = Atomics.load(v.control, dcbIndex(v, device, DCB.ATTACHMENT));
     this.trace = trace ?? new TraceWriter(v, 1 + device);
     this.unchecked = Atomics.load(v.control, H.UNCHECKED) === 1;
+    this.sabotage = Atomics.load(v.control, H.SABOTAGE);
     this.ftBase = v.frameTableBase;
     this.ftStride = v.ftStride;
     this.handoutBase = v.handoutBase;
@@ -178,6 +179,8 @@ export class CheckedDmaPort implements DmaPort {
 
   /** Checks off (the benchmark's baseline only): bytes move, nothing is checked or recorded. */
   private readonly unchecked: boolean;
+  /** CHECKER SELF-TESTS ONLY (src/sabotage.ts): a SABOTAGE_CODE, 0 in every real run. */
+  private readonly sabotage: number;
 
   setCommand(command: number): void {
     this.command = command;
@@ -269,7 +272,12 @@ export class CheckedDmaPort implements DmaPort {
   /** Classifies frame `f` (span `s`) at epoch `e` for driver context `ctx`; true if valid. */
   private classify(out: Findings, ctx: number, s: Span, f: Frame, e: Epoch): boolean {
     const v = this.v;
-    const h = handoutOf(v, ctx, f);
+    let h = handoutOf(v, ctx, f);
+    // ——— SABOTAGE (checker self-tests only, src/sabotage.ts): 0 in every real run. ———
+    if (this.sabotage !== 0) {
+      if (this.sabotage === SABOTAGE_CODE['ignore-handouts']) h = e;
+      else if (this.sabotage === SABOTAGE_CODE['no-epoch-bump'] && h >= 0 && (h & 1) === 1) e = h as Epoch;
+    }
     const at = Math.max(s.phys, f * PAGESIZE);
     if (h < 0) out.add('dma-not-handed-out', s, at, f, e, -1);
     else if ((e & 1) === 0) out.add('dma-unlocked', s, at, f, e, h);
@@ -277,7 +285,7 @@ export class CheckedDmaPort implements DmaPort {
     // (the DDK: obtain the physical address only after locking); the page may have moved since.
     else if ((h & 1) === 0) out.add('dma-address-before-lock', s, at, f, e, h);
     else if (e !== h) out.add('dma-stale-address', s, at, f, e, h);
-    else if (s.write && (flagsOf(v, f) & DIRTY_OK) === 0) out.add('dma-not-marked-dirty', s, at, f, e, h);
+    else if (s.write && (flagsOf(v, f) & DIRTY_OK) === 0 && this.sabotage !== SABOTAGE_CODE['dirty-rule-off']) out.add('dma-not-marked-dirty', s, at, f, e, h);
     else return true;
     return false;
   }
@@ -499,7 +507,8 @@ export class CheckedDmaPort implements DmaPort {
       const f = frames[i]! as Frame;
       this.record.lower(f);
       const now = epochOf(v, f);
-      if (!proceed || valid[i] === 0 || now === epochs[i]) continue;
+      // (SABOTAGE 'no-epoch-bump', self-tests only: the change is not seen.)
+      if (!proceed || valid[i] === 0 || now === epochs[i] || this.sabotage === SABOTAGE_CODE['no-epoch-bump']) continue;
       const made = ((epochs[i]! + 1) & EPOCH_MASK) as Epoch;
       unlocked ??= [];
       // The same frame twice in one access: one unlock, one record.
