@@ -23,13 +23,16 @@
  * the wait (in `env.wait`) touches nothing but this device's registers: acknowledge the line, look,
  * sleep on the line — what moves after the look raises it again (level-triggered).
  *
- * Doorbells and attribution: a correct transfer rings once (TDT or RDT; its frame moves in that
- * doorbell's service or just after) plus the ICS. A DMA bug first waits until the device has served
- * every doorbell rung before (`settle`: a control request is answered only between commands, after
- * every doorbell rung before it), so its accesses carry its own command numbers; afterwards the
- * driver resets the NIC (`dev.reset()`, as a TX-hang handler does: a refused frame would stay on the
- * ring and be retried on every later doorbell), takes back every receive buffer, programs the rings
- * again and settles once more.
+ * Doorbells and attribution: a record carries the device's command number — the doorbell being
+ * served or, for a frame taken in from the link between doorbells (onWake), the last one served. A
+ * transfer rings TDT or RDT, then the ICS. A DMA bug first waits until the device has served every
+ * doorbell rung before (`settle`: a control request is answered only between commands, after every
+ * doorbell rung before it), so its accesses carry its own numbers; an RX one settles again after
+ * RDT, before the frame is sent (the device could otherwise take the frame in before serving RDT,
+ * under the previous transfer's number), and so does the first RX after a DMA bug (a record of it
+ * must not pass for the bug's). After a DMA bug the driver resets the NIC (`dev.reset()`, as a
+ * TX-hang handler does: a refused frame would stay on the ring and be retried on every later
+ * doorbell), takes back every receive buffer, programs the rings again and settles once more.
  *
  * How each injection is made certain to bite (the loop runs a DMA bug alone, so nothing else moves):
  *  - unlock-early (the NIC classic): an RX transfer unlocks the page of the buffer at RDH — on the
@@ -110,6 +113,8 @@ class NicDriver implements KindInstance {
   private reportsStatus: boolean[] = [];
   /** MPC as read since clearCauses (read-to-clear: summed here). */
   private dropped = 0;
+  /** The last transfer was a DMA bug (its doorbells are the last this device served). */
+  private afterBug = false;
 
   private constructor(
     private readonly env: KindEnv,
@@ -189,6 +194,7 @@ class NicDriver implements KindInstance {
     const size = Math.min(MAX_FRAME, Math.max(MIN_FRAME, spec.size));
     const transmit = TX_BUGS.has(inj) || (!RX_BUGS.has(inj) && spec.rng.chance(0.5));
     const r = transmit ? await this.transmit(spec, size) : await this.receive(spec, size);
+    this.afterBug = dmaBug;
     const vmm = this.env.driver.vmm;
     if (inj === 'double-unlock') return { ...r.result, ddkError: vmm.linPageUnLock(r.page, 1, 0) === 0 ? (vmm.lastError?.code ?? 'failed') : null };
     if (inj === 'leak-lock') return { ...r.result, injected: this.env.leakLock() };
@@ -330,6 +336,7 @@ class NicDriver implements KindInstance {
       // Never written by the CPU: clean. Descriptors 0 … need − 1 (after the reset RDH = RDT = 0).
       phys.forEach((p, k) => this.writeRxDescriptor(k, p));
       dev.writeReg(REG.RDT, need);
+      await this.settle();
       const at = rng.below(env.patterns.span);
       this.send(env.patterns.a.subarray(at, at + size));
       await this.until(() => dev.readReg(REG.RDH) !== 0 || dev.readReg(REG.DIAG) !== 0 || this.missed());
@@ -357,6 +364,10 @@ class NicDriver implements KindInstance {
       locks.unlock(rxPage(head), 1);
       this.slots[head]!.locked = false;
     }
+    // The device takes a frame in whenever it looks at the link (onWake too), under the number of
+    // the last doorbell it served: RDT must be served first when a record must name this transfer —
+    // a DMA bug's, or any after one (else it would be judged the bug's).
+    if (inj === 'unlock-early' || this.afterBug) await this.settle();
     this.send(concat(parts, size));
     const next = (head + need) % this.rxCount;
     await this.until(() => dev.readReg(REG.RDH) === next || dev.readReg(REG.DIAG) !== 0 || this.missed());
