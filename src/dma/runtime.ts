@@ -6,7 +6,9 @@
  * no messages. So the host announces every RPC in CTL_PENDING (and bumps WAKE) before posting it;
  * the loop, seeing CTL_PENDING > 0, returns to the event loop until the RPC handler has run and taken
  * its announcement back. Doorbells never wait behind the event loop, and RPCs never wait behind
- * Atomics.wait.
+ * Atomics.wait. A handler first serves every doorbell rung before its request (the loop stays out
+ * for a timer's turn, and a request posted meanwhile would otherwise overtake them): a control
+ * request is ordered after the doorbells before it, as a read is after the posted writes before it.
  */
 
 import type { DeviceModel, InterruptLine, Registers, WakeSource } from '../device-api.js';
@@ -129,6 +131,12 @@ export interface FaultInfo {
 
 export class DeviceLoop {
   private stopping = false;
+  /** The loop is running: doorbells are being served (between run()'s start and its end). */
+  private running = false;
+  /** A command threw: the device is faulted and serves nothing more. */
+  private faulted = false;
+  /** Doorbells served (this thread's copy of DOORBELL_SERVED). */
+  private served = 0;
   private readonly at: (field: number) => number;
 
   constructor(
@@ -141,9 +149,29 @@ export class DeviceLoop {
     this.at = (field) => dcbIndex(v, device, field);
   }
 
-  /** Called by every RPC handler as it starts: takes back the host's announcement. */
+  /**
+   * Called by every RPC handler as it starts: takes back the host's announcement, then serves every
+   * doorbell rung before the request. The host rang them before it posted the request (their
+   * DOORBELL_RUNG add precedes its CTL_PENDING add, both seq-cst), so the load below sees them all.
+   */
   rpcArrived(): void {
     Atomics.sub(this.v.control, this.at(DCB.CTL_PENDING), 1);
+    if (this.running) this.serveRung();
+  }
+
+  /** Serves the doorbells rung and not yet served, in order; false once the device has faulted. */
+  private serveRung(): boolean {
+    const c = this.v.control;
+    while (!this.faulted && !this.stopping && this.served < Atomics.load(c, this.at(DCB.DOORBELL_RUNG))) {
+      this.served++;
+      if (!this.serve(this.served)) {
+        this.faulted = true;
+        break;
+      }
+      // Publishes progress for the host's hang watchdog and for stats.
+      Atomics.store(c, this.at(DCB.DOORBELL_SERVED), this.served);
+    }
+    return !this.faulted;
   }
 
   stop(): void {
@@ -153,7 +181,8 @@ export class DeviceLoop {
   async run(): Promise<void> {
     const c = this.v.control;
     const at = this.at;
-    let served = Atomics.load(c, at(DCB.DOORBELL_SERVED));
+    this.served = Atomics.load(c, at(DCB.DOORBELL_SERVED));
+    this.running = true;
     Atomics.store(c, at(DCB.STATE), DEVICE_STATE.RUNNING);
     // The wake word as of the model's last onWake (NaN: never, so the first pass calls it).
     let woken = Number.NaN;
@@ -161,22 +190,21 @@ export class DeviceLoop {
       // Read WAKE before looking for work: a doorbell, RPC or link arrival announced after this
       // load changes WAKE, so the wait below returns at once instead of sleeping through it.
       const wake = Atomics.load(c, at(DCB.WAKE));
-      if (served < Atomics.load(c, at(DCB.DOORBELL_RUNG))) {
-        served++;
-        if (!this.serve(served)) return;
-        // Publishes progress for the host's hang watchdog and for stats.
-        Atomics.store(c, at(DCB.DOORBELL_SERVED), served);
+      if (this.served < Atomics.load(c, at(DCB.DOORBELL_RUNG))) {
+        if (!this.serveRung()) return;
         continue;
       }
       if (this.model.onWake && wake !== woken) {
         // Everything the model looks at (its links, the ISA controllers) changed before the WAKE bump
         // that this load saw, or bumps WAKE again after this call has started — never lost.
         woken = wake;
-        if (!this.guard(served, () => this.model.onWake!())) return;
+        if (!this.guard(this.served, () => this.model.onWake!())) return;
         continue;
       }
       if (Atomics.load(c, at(DCB.CTL_PENDING)) > 0) {
         await new Promise((r) => setTimeout(r, 0));
+        // A handler that ran meanwhile may have served a doorbell that faulted the device.
+        if (this.faulted) return;
         continue;
       }
       let i = 0;
@@ -190,8 +218,9 @@ export class DeviceLoop {
         Atomics.store(c, at(DCB.PARKED), 0);
       }
     }
+    this.running = false;
     // A graceful stop, between commands: let the model flush what must outlive it.
-    if (this.model.close && !this.guard(served, () => this.model.close!())) return;
+    if (this.model.close && !this.guard(this.served, () => this.model.close!())) return;
     this.publishState(DEVICE_STATE.STOPPED);
   }
 

@@ -265,8 +265,8 @@ export class StressLoop {
         driver: slot.driver,
         index,
         rng: new Prng(this.rng.u32()),
-        attach: async (kind, rings) => {
-          const dev = new CountedDevice(await slot.driver.attachDevice(kind), rings);
+        attach: async (kind, rings, options) => {
+          const dev = new CountedDevice(await slot.driver.attachDevice(kind, options), rings);
           slot.device = dev;
           this.byAttachment.set(dev.attachment, d);
           return dev;

@@ -4,12 +4,16 @@
  */
 
 import { copyEngineKind } from './copy-engine.js';
+import { ideBusmasterKind } from './ide-busmaster.js';
 import { isaAudioKind } from './isa-audio.js';
+import { nicKind } from './nic.js';
 import type { StressKind } from './types.js';
 
 export const KINDS: Readonly<Record<string, StressKind>> = {
   'copy-engine': copyEngineKind,
   'isa-audio': isaAudioKind,
+  'ide-busmaster': ideBusmasterKind,
+  nic: nicKind,
 };
 
 export const KIND_NAMES: readonly string[] = Object.keys(KINDS);

@@ -15,7 +15,7 @@
  *  - an injection it cannot make certain to bite is not made: it returns `injected: false`.
  */
 
-import type { DeviceHandle, DriverContext, Simulator } from '../../index.js';
+import type { AttachOptions, DeviceHandle, DriverContext, Simulator } from '../../index.js';
 import type { Prng } from '../../prng.js';
 import type { Injection } from '../inject.js';
 
@@ -57,8 +57,9 @@ export interface KindEnv {
    * Attaches the device, bound to `driver`. `rings(register, value)` says which register writes
    * ring its doorbell (a device's regs module exports it): the loop counts doorbells to tie each
    * violation record (device attachment + command number) to the transfer that rang it.
+   * `options` are the kind's attach options (a disk image, a link end).
    */
-  attach(kind: string, rings: (index: number, value: number) => boolean): Promise<DeviceHandle>;
+  attach(kind: string, rings: (index: number, value: number) => boolean, options?: AttachOptions): Promise<DeviceHandle>;
   /**
    * The turn gate: starts `fn` (e.g. `() => dev.waitForInterrupt(…)`), lets the other drivers take
    * their turns while it is pending, and resolves once it has and this driver's turn has come again.
