@@ -44,7 +44,8 @@ test('an unknown command exits 2', async () => {
 describe('dmasim merge refuses what it cannot judge', () => {
   const dir = scratchDir();
   const f = (n: string) => join(dir, n);
-  const base = ['stress', '--seeds', '1..2', '--transfers', '4', '--devices', '2'];
+  // Two kinds, one device each: the cheapest valid reports (what is merged does not matter here).
+  const base = ['stress', '--seeds', '1..2', '--transfers', '4', '--kinds', 'copy-engine,isa-audio', '--devices', '2'];
   let ready: Promise<void> | undefined;
   const shards = () =>
     (ready ??= (async () => {
