@@ -130,7 +130,10 @@ export class SimCpu implements Cpu {
       // Re-check: under memory pressure, resolving a later page of this access may have paged out
       // an earlier (unlocked) one.
       if (!core.isPresent(p) && !core.pageIn(p)) throw new PageFault(pageBase(p) + inPage, 'out-of-memory', write);
-      fn((frameBase(core.frameOfPage(p)) + inPage) as PhysAddr, off, n);
+      const f = core.frameOfPage(p);
+      // Before the bytes: the frame's contents are stamped as written now (src/provenance.ts).
+      if (write) core.contentWritten(f);
+      fn((frameBase(f) + inPage) as PhysAddr, off, n);
       if (write) core.cpuWrote(p);
       else core.cpuRead(p);
       off += n;
