@@ -323,10 +323,16 @@ export const FP = {
    * zero fill; contents copied in by a move or a page-in carry the stamp they had).
    */
   WRITTEN: 0,
-  /** When the frame last began to hold a page's contents (page-in, move, fixed commit, PCC_NOLIN). */
+  /**
+   * When the frame last began to hold a page's contents (page-in, move, fixed commit, PCC_NOLIN)
+   * — unless the page it took is the one that last left it by a move or page-out, with no other
+   * in between: its contents came back, and so did what an address into them means.
+   */
   ARRIVED: 2,
+  /** The linear page whose contents last left the frame by a move or page-out; -1 after a free. Main thread only. */
+  LAST_PAGE: 4,
 } as const;
-export const FP_STRIDE = 4;
+export const FP_STRIDE = 5;
 
 export const VIOLATION_MODE = { block: 0, allow: 1, throw: 2 } as const;
 export type ViolationMode = keyof typeof VIOLATION_MODE;
@@ -428,7 +434,10 @@ export function createShared(c: LayoutConfig): SharedViews {
   control[H.PROVENANCE] = o.provenanceBase;
   control[H.TOTAL_WORDS] = o.totalWords;
   control[H.INSTANCE] = (Math.floor(Math.random() * 0x7ffffffe) + 1) | 0;
-  for (let f = 0; f < o.frames; f++) control[o.frameTableBase + f * o.ftStride + FT.OWNER] = -1;
+  for (let f = 0; f < o.frames; f++) {
+    control[o.frameTableBase + f * o.ftStride + FT.OWNER] = -1;
+    control[o.provenanceBase + f * FP_STRIDE + FP.LAST_PAGE] = -1;
+  }
   // Publication point: a worker that sees MAGIC sees every header word written before it.
   Atomics.store(control, H.MAGIC, LAYOUT_MAGIC);
   return views(c, o, ramBuffer, controlBuffer);

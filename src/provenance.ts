@@ -17,7 +17,8 @@
  *    any mapping or alias, VDMAD's EDDS writes, zero fills; a move or a page-in carries the stamp
  *    with the contents) — and FF.DMA_DATA while a device has written data there since;
  *  - per frame, when it last began to hold a page's contents (FP.ARRIVED: page-in, the target of a
- *    move, a fixed commit, a PCC_NOLIN frame).
+ *    move, a fixed commit, a PCC_NOLIN frame) — not when a page's contents come back to the frame
+ *    they last left by a move or page-out, with nothing else there in between.
  *
  * A device states where the address of an access came from: a source, `regs.source(REG.X)` taken
  * right after it read the register, or `dma.sourceOf(descriptor)` taken right after it read the
@@ -136,11 +137,11 @@ export function readStamp(c: Int32Array, at: number): number {
  * The main thread is about to write frame `f`'s contents (a CPU write, a zero fill). Called before
  * the bytes are stored, so a device that reads them reads this stamp or a later one. Any bytes a
  * device wrote there earlier are covered too: whatever address they carry was written by the driver
- * before this call.
+ * before this call. `t`: a stampNow taken before the write began (one per multi-page CPU access).
  */
-export function frameWritten(v: SharedViews, f: number): void {
+export function frameWritten(v: SharedViews, f: number, t = stampNow(v)): void {
   const c = v.control;
-  storeSource(c, provenanceIndex(v, f, FP.WRITTEN), stampNow(v));
+  storeSource(c, provenanceIndex(v, f, FP.WRITTEN), t);
   // After the stamp (module comment); a plain load first keeps the common case to one load.
   const fl = ftIndex(v, f, FT.FLAGS);
   if (c[fl]! & FF.DMA_DATA) Atomics.and(c, fl, ~FF.DMA_DATA);
@@ -150,6 +151,22 @@ export function frameWritten(v: SharedViews, f: number): void {
 export function contentsProvenance(v: SharedViews, f: number): number {
   if (Atomics.load(v.control, ftIndex(v, f, FT.FLAGS)) & FF.DMA_DATA) return UNKNOWN_SOURCE;
   return readStamp(v.control, provenanceIndex(v, f, FP.WRITTEN));
+}
+
+/**
+ * contentsProvenance on the main thread, the only writer of the stamps: its plain reads of them are
+ * current (the flag, which devices set, is still read atomically).
+ */
+function ownContentsProvenance(v: SharedViews, f: number): number {
+  const c = v.control;
+  if (Atomics.load(c, ftIndex(v, f, FT.FLAGS)) & FF.DMA_DATA) return UNKNOWN_SOURCE;
+  const at = provenanceIndex(v, f, FP.WRITTEN);
+  return c[at + 1]! * TWO32 + (c[at]! >>> 0);
+}
+
+/** Main thread: the provenance of frame `f`'s contents, to carry with them (a move, a page-out). */
+export function savedProvenance(v: SharedViews, f: number): number {
+  return ownContentsProvenance(v, f);
 }
 
 /**
@@ -164,15 +181,32 @@ export function setContentsProvenance(v: SharedViews, f: number, p: number): voi
     return;
   }
   storeSource(c, provenanceIndex(v, f, FP.WRITTEN), p);
-  Atomics.and(c, fl, ~FF.DMA_DATA);
+  if (c[fl]! & FF.DMA_DATA) Atomics.and(c, fl, ~FF.DMA_DATA);
 }
 
 /**
- * Frame `f` begins to hold a page's contents (page-in, move, fixed commit, PCC_NOLIN): takes a
- * sequence number, so an address programmed before this is strictly earlier.
+ * Frame `f` begins to hold the contents of linear page `page` (-1: none — a PCC_NOLIN frame): a
+ * page-in, the target of a move, a fixed commit. Takes a sequence number, so an address programmed
+ * before this is strictly earlier — unless `page` is the page whose contents last left this frame
+ * (by a move or a page-out, nothing else in the frame since): then they are back, an address the
+ * driver programmed for them means what it meant, and the arrival stays as it was (a later
+ * arrival could only report more).
  */
-export function frameArrived(v: SharedViews, f: number): void {
-  storeArrival(v.control, provenanceIndex(v, f, FP.ARRIVED), stampNext(v));
+export function frameArrived(v: SharedViews, f: number, page: number): void {
+  const c = v.control;
+  const last = provenanceIndex(v, f, FP.LAST_PAGE);
+  const back = page >= 0 && c[last] === page;
+  c[last] = -1;
+  if (!back) storeArrival(c, provenanceIndex(v, f, FP.ARRIVED), stampNext(v));
+}
+
+/**
+ * Frame `f` gives up linear page `page`'s contents: by a move or a page-out (`kept`: they live on
+ * elsewhere, and may come back), or by a free or decommit (they are gone: a later page with the
+ * same number is another buffer). Main thread.
+ */
+export function frameLeft(v: SharedViews, f: number, page: number, kept: boolean): void {
+  v.control[provenanceIndex(v, f, FP.LAST_PAGE)] = kept ? page : -1;
 }
 
 // ——— main thread: registers, channels ———

@@ -15,6 +15,7 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
+  PAGEDISCARD,
   PAGEMARKDIRTY,
   PG_SYS,
   copyEngine as CE,
@@ -147,6 +148,49 @@ describe('copy-engine, direct mode: SRC / DST registers', () => {
     expect(ceResult(dev).error).toBe(0);
     expect(sim.cpu.readBytes(buf.lin, 64)).toEqual(new Uint8Array(64).fill(0x11));
     expect(sim.violations()).toEqual([]);
+  });
+});
+
+describe('a page that leaves its frame and comes back', () => {
+  /** X locked in F, DST programmed with its address, then X unlocked and paged out (F released). */
+  async function programmedThenPagedOut(sim: Simulator) {
+    const dev = await sim.attachDevice('copy-engine');
+    const x = lockedPages(sim, 1);
+    dev.writeReg(CE.REG.DST, x.phys[0]!);
+    dev.writeReg(CE.REG.LENGTH, 64);
+    dev.writeReg(CE.REG.FILL_VALUE, 0x33);
+    expect(sim.vmm.linPageUnLock(x.page, 1, 0)).toBe(1);
+    expect(sim.vmm.pageDiscardPages(x.page, 0, 1, PAGEDISCARD)).toBe(1);
+    return { dev, x };
+  }
+  const fill = async (dev: DeviceHandle) => {
+    dev.ackInterrupt();
+    dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | CE.CONTROL.FILL | CE.CONTROL.IRQ_ENABLE);
+    await dev.waitForInterrupt({ timeoutMs: 10_000 });
+    return ceResult(dev).error;
+  };
+
+  it('not judged: straight back, nothing else in the frame meanwhile (its contents came back, and so did what the address means)', async () => {
+    const sim = await pool.make({ pager: 'off' });
+    const { dev, x } = await programmedThenPagedOut(sim);
+    expect(sim.vmm.linPageLock(x.page, 1, PAGEMARKDIRTY)).toBe(1);
+    expect(handOut(sim, x.page, 1)).toEqual(x.phys);
+    expect(await fill(dev)).toBe(0);
+    expect(sim.cpu.readBytes(x.lin, 64)).toEqual(new Uint8Array(64).fill(0x33));
+    expect(sim.violations()).toEqual([]);
+  });
+
+  it('reported: another page held the frame meanwhile — the address was programmed for an earlier residence (the return is a coincidence)', async () => {
+    const sim = await pool.make({ pager: 'off' });
+    const { dev, x } = await programmedThenPagedOut(sim);
+    const y = lockedPages(sim, 1);
+    expect(y.phys).toEqual(x.phys);
+    expect(sim.vmm.linPageUnLock(y.page, 1, 0)).toBe(1);
+    expect(sim.vmm.pageDiscardPages(y.page, 0, 1, PAGEDISCARD)).toBe(1);
+    expect(sim.vmm.linPageLock(x.page, 1, PAGEMARKDIRTY)).toBe(1);
+    expect(handOut(sim, x.page, 1)).toEqual(x.phys);
+    expect(await fill(dev)).toBe(CE.ERROR.DMA_REFUSED);
+    expect(sim.violations().map((v) => v.code)).toEqual(['dma-stale-programming']);
   });
 });
 

@@ -32,7 +32,7 @@ import {
 } from '../ddk.js';
 import { FrameAllocator, type ContigRequest } from '../allocator.js';
 import { FF, H, type SharedViews } from '../layout.js';
-import { contentsProvenance, frameArrived, frameWritten, setContentsProvenance, stampNow } from '../provenance.js';
+import { frameArrived, frameLeft, frameWritten, savedProvenance, setContentsProvenance, stampNow } from '../provenance.js';
 import { LockLedger } from './locks.js';
 import {
   epochOf,
@@ -478,7 +478,7 @@ export class MemoryCore {
     this.pstate[page] = PS.COMMITTED;
     this.pinfo[page] = perm | PI.FIXED;
     this.pte[page] = makePte(f, permToPte(perm) | P_PRES);
-    frameArrived(this.shared, f);
+    frameArrived(this.shared, f, page);
     fixFrame(this.shared, f);
     setOwner(this.shared, f, page);
     if (zero) {
@@ -492,7 +492,7 @@ export class MemoryCore {
   fixNoLinFrame(f: Frame): void {
     // Device findings already published become records first, from the facts as they are.
     this.history.beforeChange();
-    frameArrived(this.shared, f);
+    frameArrived(this.shared, f, -1);
     fixFrame(this.shared, f);
     this.history.record('alloc', f, epochOf(this.shared, f), -1, -1, '_PageCommitContig');
   }
@@ -528,6 +528,7 @@ export class MemoryCore {
     this.history.beforeChange();
     const wasLocked = lockCount(this.shared, f) > 0 || (flagsOf(this.shared, f) & FF.FIXED) !== 0;
     const r = retireFrame(this.shared, f);
+    frameLeft(this.shared, f, page, kind !== 'free');
     this.locks.clear(f);
     this.history.record(kind, f, r.epoch, ctx, page, service);
     if (r.inflight && wasLocked) this.observer?.unlockDuringDma(f, page, ctx, r.epoch, r.inflight, service);
@@ -565,7 +566,7 @@ export class MemoryCore {
     const info = this.pinfo[page]!;
     // Provenance (provenance.ts): the frame takes a page now; its contents' stamp is set before the
     // bytes are stored — the saved copy's own, or now for a zero fill.
-    frameArrived(this.shared, f);
+    frameArrived(this.shared, f, page);
     if (saved) {
       setContentsProvenance(this.shared, f, this.backingProvenance.get(page) ?? stampNow(this.shared));
       ram.set(saved, frameBase(f));
@@ -603,7 +604,7 @@ export class MemoryCore {
     }
     // The saved copy is the frame's contents (written now, or clean since it was saved): so is
     // their provenance.
-    if (this.backing.has(page)) this.backingProvenance.set(page, contentsProvenance(this.shared, f));
+    if (this.backing.has(page)) this.backingProvenance.set(page, savedProvenance(this.shared, f));
     this.removePageable(page);
     this.pte[page] = pte & (P_WRITE | P_USER);
     this.endTenure(page);
@@ -621,8 +622,8 @@ export class MemoryCore {
     const pte = this.pte[page]!;
     const f = pteFrame(pte);
     // The new frame takes the page, and the contents keep their provenance (provenance.ts).
-    frameArrived(this.shared, nf);
-    setContentsProvenance(this.shared, nf, contentsProvenance(this.shared, f));
+    frameArrived(this.shared, nf, page);
+    setContentsProvenance(this.shared, nf, savedProvenance(this.shared, f));
     this.shared.ram.copyWithin(frameBase(nf), frameBase(f), frameBase(f) + PAGESIZE);
     this.pte[page] = makePte(nf, pte);
     this.endTenure(page);
@@ -809,8 +810,13 @@ export class MemoryCore {
    * The main thread is about to write frame `f`'s contents (a CPU write through any mapping, VDMAD's
    * EDDS): stamps them (provenance.ts). Before the bytes, so a device that reads them reads the stamp.
    */
-  contentWritten(f: Frame): void {
-    if (f < this.shared.frames) frameWritten(this.shared, f);
+  contentWritten(f: Frame, t = stampNow(this.shared)): void {
+    if (f < this.shared.frames) frameWritten(this.shared, f, t);
+  }
+
+  /** A stamp for contentWritten, taken once before a multi-page write begins. */
+  stampNow(): number {
+    return stampNow(this.shared);
   }
 
   cpuRead(page: LinPage): void {
