@@ -11,9 +11,9 @@
  *     (locked) and equals the hand-out epoch; a device write also needs the page dirty or locked
  *     with PAGEMARKDIRTY (else the pager may drop it as clean); and when the device stated where
  *     the address came from (DmaAttributes.from), the frame must have held its current page since
- *     before that source was written (src/provenance.ts: 'dma-stale-programming'). An access refused here (onViolation
- *     'block' or 'throw') leaves the frame table untouched, so it can never make an innocent
- *     driver's unlock look like an unlock during DMA;
+ *     before that source was written (src/provenance.ts: 'dma-stale-programming'). An access
+ *     refused here (onViolation 'block' or 'throw') leaves the frame table untouched, so it can
+ *     never make an innocent driver's unlock look like an unlock during DMA;
  *  3. the access is announced — its spans written to the device's access record, then this
  *     device's in-flight bit set on every frame (record.ts) — and every frame's epoch read again
  *     and classified again. This is the Dekker half that counts (frametable.ts): a change seen now
@@ -422,6 +422,8 @@ export class CheckedDmaPort implements DmaPort {
       if (!Number.isInteger(s.phys) || s.phys < 0 || s.phys > 0xffffffff || !Number.isInteger(s.length) || s.length < 0) {
         throw new RangeError(`bad DMA span ${String(s.phys)} + ${String(s.length)}`);
       }
+      // A source is a point of the sequence or Infinity (DmaSource); anything else is a device bug.
+      if (typeof s.from !== 'number' || !(s.from >= 0)) throw new RangeError(`bad DMA source ${String(s.from)} (regs.source, dma.sourceOf, or Infinity)`);
       if (s.write) bytesW += s.length;
       else bytesR += s.length;
     }
