@@ -124,13 +124,18 @@ export class SimCpu implements Cpu {
       if (!core.isPresent(p) && !core.pageIn(p)) throw new PageFault(p === first ? start : pageBase(p), 'out-of-memory', write);
     }
     let off = 0;
+    // One provenance stamp for the whole write, taken before its first byte (src/provenance.ts).
+    const stamp = write ? core.stampNow() : 0;
     for (let p = first; p <= last; p = nthPage(p, 1)) {
       const inPage = p === first ? offsetInPage(start) : 0;
       const n = Math.min(PAGESIZE - inPage, len - off);
       // Re-check: under memory pressure, resolving a later page of this access may have paged out
       // an earlier (unlocked) one.
       if (!core.isPresent(p) && !core.pageIn(p)) throw new PageFault(pageBase(p) + inPage, 'out-of-memory', write);
-      fn((frameBase(core.frameOfPage(p)) + inPage) as PhysAddr, off, n);
+      const f = core.frameOfPage(p);
+      // Before the bytes: the frame's contents are stamped as written now (src/provenance.ts).
+      if (write) core.contentWritten(f, stamp);
+      fn((frameBase(f) + inPage) as PhysAddr, off, n);
       if (write) core.cpuWrote(p);
       else core.cpuRead(p);
       off += n;

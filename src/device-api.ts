@@ -34,32 +34,78 @@ export interface DmaValueResult extends DmaResult {
 export interface SgElement {
   readonly phys: PhysAddr;
   readonly length: number;
+  /** Where this element's address came from (overrides the access's `from`; DmaAttributes). */
+  readonly from?: DmaSource;
 }
 
+/**
+ * When the driver wrote an address a device uses: a point of the simulator's global sequence (a
+ * number; later is larger; the latest of several is `Math.max`), or `Infinity` — unknown, never
+ * judged. Get one from `regs.source(…)` right after reading the register(s) the address came from,
+ * or from `dma.sourceOf(…)` right after reading the descriptor it came from; keep it with the
+ * address as long as the address is used (a ring base read once keeps the source read with it).
+ */
+export type DmaSource = number;
+
+/**
+ * Optional attributes of one access. Both are declarations by the device; an access without them
+ * is checked as before.
+ */
+export interface DmaAttributes {
+  /**
+   * Where the access's address came from. The port then also checks that every frame it touches
+   * has held its current page since before that source was written: an address the driver
+   * programmed for a page that has since left the frame (another page now in it, even one the same
+   * driver locked and obtained again) is 'dma-stale-programming'. A correct driver programs an
+   * address only after obtaining it, so it is never reported (src/provenance.ts argues why).
+   */
+  readonly from?: DmaSource;
+  /**
+   * A write of the device's own status write-back — numbers it made up (status, lengths,
+   * counters), never an address a driver wrote. Other device writes leave their frames' contents
+   * of unknown provenance (`dma.sourceOf` is Infinity there until the driver writes them again).
+   */
+  readonly writeBack?: boolean;
+}
+
+/** Attributes of a memory-to-memory copy: a source for each of its two addresses. */
+export interface CopyAttributes {
+  readonly srcFrom?: DmaSource;
+  readonly dstFrom?: DmaSource;
+}
+
+/** Every access takes optional DmaAttributes last (copy: CopyAttributes). */
 export interface DmaPort {
   /** Device reads memory at `phys` into `into`. */
-  read(phys: PhysAddr, into: Uint8Array): DmaResult;
+  read(phys: PhysAddr, into: Uint8Array, attrs?: DmaAttributes): DmaResult;
   /** Device writes `data` into memory at `phys`. */
-  write(phys: PhysAddr, data: Uint8Array): DmaResult;
+  write(phys: PhysAddr, data: Uint8Array, attrs?: DmaAttributes): DmaResult;
   /** Device writes `length` copies of a byte at `phys`. */
-  fill(phys: PhysAddr, length: number, value: number): DmaResult;
+  fill(phys: PhysAddr, length: number, value: number, attrs?: DmaAttributes): DmaResult;
   /** Memory to memory: reads `length` bytes at `src`, writes them at `dst` (both ranges checked first). */
-  copy(src: PhysAddr, dst: PhysAddr, length: number): DmaResult;
+  copy(src: PhysAddr, dst: PhysAddr, length: number, attrs?: CopyAttributes): DmaResult;
   /** Aligned 32-bit atomic read. */
-  load32(phys: PhysAddr): DmaValueResult;
+  load32(phys: PhysAddr, attrs?: DmaAttributes): DmaValueResult;
   /** Aligned 32-bit atomic write. */
-  store32(phys: PhysAddr, value: number): DmaResult;
+  store32(phys: PhysAddr, value: number, attrs?: DmaAttributes): DmaResult;
   /** Aligned 32-bit atomic add; `value` is the word before the add. */
-  add32(phys: PhysAddr, delta: number): DmaValueResult;
+  add32(phys: PhysAddr, delta: number, attrs?: DmaAttributes): DmaValueResult;
   /** Aligned 32-bit compare-exchange; `value` is the word before. */
-  compareExchange32(phys: PhysAddr, expected: number, replacement: number): DmaValueResult;
+  compareExchange32(phys: PhysAddr, expected: number, replacement: number, attrs?: DmaAttributes): DmaValueResult;
   /**
    * Gathers the elements, in order, into `into` (all elements checked before any byte moves). At
    * most 256 elements per call (a RangeError beyond, before anything is touched).
    */
-  gather(list: readonly SgElement[], into: Uint8Array): DmaResult;
+  gather(list: readonly SgElement[], into: Uint8Array, attrs?: DmaAttributes): DmaResult;
   /** Scatters `data` across the elements, in order (all checked first; at most 256 elements, as gather). */
-  scatter(list: readonly SgElement[], data: Uint8Array): DmaResult;
+  scatter(list: readonly SgElement[], data: Uint8Array, attrs?: DmaAttributes): DmaResult;
+  /**
+   * The source of addresses the device read from driver memory at [phys, phys + length) (a
+   * descriptor): when the driver last wrote that memory, or Infinity if unknown (a device wrote data
+   * there since; outside RAM). Take it right after reading the descriptor. Reads nothing else and
+   * checks nothing: a descriptor read the port refused gives no address to use anyway.
+   */
+  sourceOf(phys: PhysAddr, length?: number): DmaSource;
   /** Names the device command subsequent accesses belong to (for reports). */
   setCommand(command: number): void;
 }
@@ -83,6 +129,12 @@ export interface Registers {
    * counter the driver reads to clear (e1000 MPC, GPRC) never loses a count nor counts one twice.
    */
   add(index: number, delta: number): number;
+  /**
+   * When the driver last wrote the latest of these registers (a register it never wrote: when the
+   * device was attached) — the source of an address read from them (DmaAttributes.from). Take it
+   * right after reading them: a later write only makes it later (a check missed, never a false one).
+   */
+  source(...indices: number[]): DmaSource;
 }
 
 export interface InterruptLine {

@@ -24,7 +24,7 @@ export { VIOLATION_CODES } from './ring.js';
 export { DeviceError } from './host/host.js';
 export type { AttachOptions, DeviceHandle, DeviceErrorCode } from './host/host.js';
 export type { ViolationMode } from './layout.js';
-export type { IsaDma, IsaDmaResult, WakeSource, DmaPort, DmaResult, DmaValueResult, Registers, InterruptLine, DeviceContext, DeviceModel, DeviceFactory, DeviceDescriptor, DeviceModule, DoorbellRule, RegisterRule, LinkPort, SgElement } from './device-api.js';
+export type { IsaDma, IsaDmaResult, WakeSource, DmaPort, DmaResult, DmaValueResult, Registers, InterruptLine, DeviceContext, DeviceModel, DeviceFactory, DeviceDescriptor, DeviceModule, DoorbellRule, RegisterRule, LinkPort, SgElement, DmaSource, DmaAttributes, CopyAttributes } from './device-api.js';
 export type { Link, LinkEndpoint, LinkSide, HostLinkPort } from './link.js';
 export { DescriptorError } from './descriptor.js';
 export * from './ddk.js';

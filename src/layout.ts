@@ -8,7 +8,7 @@
  * Two buffers:
  *  - RAM: `frames × 4096` bytes of simulated physical memory.
  *  - control (Int32 words): header | frame table | handout tables | device control blocks |
- *    device access records | violation ring.
+ *    device access records | violation ring | trace rings | ISA DMA | frame provenance.
  */
 
 import { PAGESIZE } from './address.js';
@@ -19,9 +19,12 @@ export const LAYOUT_MAGIC = 0x444d4153; // 'DMAS'
  * keep spans, an access id and the command (no cursors); attachment ids in device control blocks
  * and ring records; per-producer trace rings. 4: the two 8237 DMA controllers (ISA). 5: an
  * instance id in the header (device-to-device links name the simulator they belong to). 6: the
- * SABOTAGE header word (checker self-tests).
+ * SABOTAGE header word (checker self-tests). 7: address provenance (src/provenance.ts) — a
+ * frame-provenance region, a "written at" stamp per device register (device control blocks of 128
+ * words), a "programmed at" stamp per 8237 channel, the main thread's 64-bit extension of SEQ in
+ * the header.
  */
-export const LAYOUT_VERSION = 6;
+export const LAYOUT_VERSION = 7;
 
 export const MIN_MEMORY = 1 << 20; // 1 MiB
 export const MAX_MEMORY = 1 << 30; // 1 GiB
@@ -76,8 +79,16 @@ export const H = {
    * internal option (src/sabotage.ts) before any device attaches; each port reads it once.
    */
   SABOTAGE: 23,
+  /** Word index of the frame-provenance region (FP). */
+  PROVENANCE: 24,
+  /**
+   * The main thread's 64-bit extension of SEQ (provenance.ts): the low word of the last SEQ value
+   * it turned into a stamp, and the high word it carried. Read and written by the main thread only.
+   */
+  CLOCK_LO: 25,
+  CLOCK_HI: 26,
 } as const;
-export const HEADER_WORDS = 24;
+export const HEADER_WORDS = 27;
 
 /**
  * Frame-table entry. In-flight DMA is one bit per device slot, INFLIGHT + (slot >> 5), bit
@@ -120,9 +131,16 @@ export const FF = {
   MARKDIRTY: 1 << 4,
   /** Backs pages with no pager (the pager never drops or moves it). */
   NOPAGER: 1 << 5,
+  /**
+   * A device wrote data (not its own status write-back) into the frame since the main thread last
+   * wrote or replaced its contents: addresses read from it have unknown provenance (provenance.ts).
+   * Set by a device after its bytes land; cleared by the main thread after it stamps new contents.
+   * A property of the contents, so a retire leaves it (the bytes stay in the frame).
+   */
+  DMA_DATA: 1 << 6,
 } as const;
 
-/** Device control block: 64 words per device. */
+/** Device control block: 128 words per device (control words, registers, register stamps). */
 export const DCB = {
   /** Wake sequence: bumped for every doorbell and control request; the worker waits on it. */
   WAKE: 0,
@@ -156,8 +174,13 @@ export const DCB = {
    */
   PARKED: 12,
   REGS: 32,
+  /**
+   * When the driver last wrote register i (provenance.ts): a 64-bit stamp at REG_WRITTEN + 2i, low
+   * word first. Written by the host before the register itself; read by the device (Registers.source).
+   */
+  REG_WRITTEN: 64,
 } as const;
-export const DCB_STRIDE = 64;
+export const DCB_STRIDE = 128;
 export const DEVICE_REGS = 32;
 
 /**
@@ -275,8 +298,14 @@ export const ISA_CH = {
   MODE: 2,
   /** The page register: A16–A23 (channels 0–3) or A17–A23 (5–7, bit 0 ignored). */
   PAGE: 3,
+  /**
+   * When the driver last wrote an address byte or the page register (provenance.ts): a 64-bit
+   * stamp, two words, low first. Written before the register it stamps; read by the worker after
+   * CUR and PAGE, as the source of the transfer's address.
+   */
+  PROGRAMMED: 4,
 } as const;
-export const ISA_CH_STRIDE = 4;
+export const ISA_CH_STRIDE = 6;
 export const ISA_CTL = {
   /** Mask bits, one per channel of the controller (bit i: channel i of its four). */
   MASK: 0,
@@ -291,6 +320,27 @@ export const ISA_CTL_STRIDE = 4;
 export const ISA_CHANNELS = 8;
 export const ISA_WORDS = ISA_CHANNELS * ISA_CH_STRIDE + 2 * ISA_CTL_STRIDE;
 export const MAX_TRACE_CAPACITY = 1 << 20;
+
+/**
+ * Frame provenance (provenance.ts), per frame: two 64-bit stamps of the global sequence, each two
+ * words, low word first. Written by the main thread only; read by device workers.
+ */
+export const FP = {
+  /**
+   * When the main thread last wrote the frame's contents (a CPU write, through any mapping; a
+   * zero fill; contents copied in by a move or a page-in carry the stamp they had).
+   */
+  WRITTEN: 0,
+  /**
+   * When the frame last began to hold a page's contents (page-in, move, fixed commit, PCC_NOLIN)
+   * — unless the page it took is the one that last left it by a move or page-out, with no other
+   * in between: its contents came back, and so did what an address into them means.
+   */
+  ARRIVED: 2,
+  /** The linear page whose contents last left the frame by a move or page-out; -1 after a free. Main thread only. */
+  LAST_PAGE: 4,
+} as const;
+export const FP_STRIDE = 5;
 
 export const VIOLATION_MODE = { block: 0, allow: 1, throw: 2 } as const;
 
@@ -332,6 +382,7 @@ export interface SharedViews {
   readonly ringBase: number;
   readonly traceBase: number;
   readonly isaBase: number;
+  readonly provenanceBase: number;
 }
 
 export class LayoutError extends Error {
@@ -355,8 +406,9 @@ function computeOffsets(c: LayoutConfig) {
   const traceBase = ringBase + c.ringCapacity * VR_STRIDE;
   const traceRing = c.traceCapacity > 0 ? TR.EVENTS + c.traceCapacity * TE_STRIDE : 0;
   const isaBase = traceBase + traceProducers(c) * traceRing;
-  const totalWords = isaBase + ISA_WORDS;
-  return { frames, inflight, ftStride, frameTableBase, handoutBase, deviceBase, accessBase, ringBase, traceBase, isaBase, totalWords };
+  const provenanceBase = isaBase + ISA_WORDS;
+  const totalWords = provenanceBase + frames * FP_STRIDE;
+  return { frames, inflight, ftStride, frameTableBase, handoutBase, deviceBase, accessBase, ringBase, traceBase, isaBase, provenanceBase, totalWords };
 }
 
 export function validateLayoutConfig(c: LayoutConfig): void {
@@ -396,9 +448,13 @@ export function createShared(c: LayoutConfig): SharedViews {
   control[H.TRACE] = o.traceBase;
   control[H.TRACE_CAPACITY] = c.traceCapacity;
   control[H.ISA] = o.isaBase;
+  control[H.PROVENANCE] = o.provenanceBase;
   control[H.TOTAL_WORDS] = o.totalWords;
   control[H.INSTANCE] = (Math.floor(Math.random() * 0x7ffffffe) + 1) | 0;
-  for (let f = 0; f < o.frames; f++) control[o.frameTableBase + f * o.ftStride + FT.OWNER] = -1;
+  for (let f = 0; f < o.frames; f++) {
+    control[o.frameTableBase + f * o.ftStride + FT.OWNER] = -1;
+    control[o.provenanceBase + f * FP_STRIDE + FP.LAST_PAGE] = -1;
+  }
   // Publication point: a worker that sees MAGIC sees every header word written before it.
   Atomics.store(control, H.MAGIC, LAYOUT_MAGIC);
   return views(c, o, ramBuffer, controlBuffer);
@@ -428,6 +484,7 @@ export function attachShared(ramBuffer: SharedArrayBuffer, controlBuffer: Shared
     o.accessBase !== control[H.ACCESS] ||
     o.traceBase !== control[H.TRACE] ||
     o.isaBase !== control[H.ISA] ||
+    o.provenanceBase !== control[H.PROVENANCE] ||
     o.ftStride !== control[H.FT_STRIDE] ||
     o.totalWords * 4 !== controlBuffer.byteLength
   ) {
@@ -459,6 +516,7 @@ function views(
     ringBase: o.ringBase,
     traceBase: o.traceBase,
     isaBase: o.isaBase,
+    provenanceBase: o.provenanceBase,
   };
 }
 
@@ -500,6 +558,11 @@ export function traceEventIndex(v: SharedViews, producer: number, i: number): nu
 /** Word index of an 8237 channel field (ISA_CH), channel 0–7. */
 export function isaChannelIndex(v: SharedViews, channel: number, field: number): number {
   return v.isaBase + channel * ISA_CH_STRIDE + field;
+}
+
+/** Word index of a frame-provenance field (FP): the low word of a two-word stamp. */
+export function provenanceIndex(v: SharedViews, f: number, field: number): number {
+  return v.provenanceBase + f * FP_STRIDE + field;
 }
 
 /** Word index of an 8237 controller field (ISA_CTL): controller 0 (channels 0–3) or 1 (4–7). */

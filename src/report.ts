@@ -119,6 +119,8 @@ const MESSAGES: Record<ViolationCode, string> = {
   'dma-outside-memory': 'access outside simulated physical memory',
   'device-reentrancy': 'device DMA targeted its own registers (re-entrancy refused)',
   'dma-address-before-lock': 'device used an address its driver copied from the page table while the page was unlocked: obtain physical addresses only after locking (the page may have moved before the lock)',
+  'dma-stale-programming':
+    "device used an address programmed (in a register, a descriptor, an 8237 channel) before the frame took the page it holds now: the address was meant for an earlier page, and the DMA would land in another buffer — even though the driver's current hand-out of the frame is valid. Program the device again after obtaining the address",
 };
 
 /** Ring OUTCOME words (layout.ts VR.OUTCOME) by number. */
@@ -319,6 +321,21 @@ export class ReportSink {
         if (code === 'dma-stale-address') put(stacks, 'relock', now?.where);
       }
       meant = given ?? ended ?? now;
+      if (code === 'dma-stale-programming') {
+        // The hand-out and lock are current; what explains the address is the lock before: the
+        // frame's last ended tenure, if it began before the address was programmed (History keeps
+        // only that one — an older origin shows no lock stacks rather than a wrong one).
+        const before = h.lastTenure(r.frame);
+        const known = before !== undefined && ((r.detail - before.seq) | 0) >= 0;
+        delete stacks.lock;
+        delete stacks.unlock;
+        if (known) {
+          put(stacks, 'lock', before.where);
+          put(stacks, 'unlock', before.end?.where);
+        }
+        put(stacks, 'relock', now?.where);
+        if (known && before.page >= 0) meant = before;
+      }
     }
     if (code === 'dma-address-width' && r.detail2 !== 0) {
       // An ISA channel's 24-bit address: the stacks of the hand-out the driver meant, above 16 MiB.
@@ -334,6 +351,15 @@ export class ReportSink {
     // An ISA channel's 24-bit address: the address the driver meant (its hand-out above 16 MiB).
     if (code === 'dma-address-width' && r.detail2 !== 0) detail.intended = r.detail2 >>> 0;
     if (code === 'dma-boundary') detail.boundary = r.detail;
+    if (code === 'dma-stale-programming') {
+      // Sequence numbers (as records and trace events carry them): when the register, descriptor
+      // or channel the address came from was last written, when the frame took its current page,
+      // and the driver's current hand-out of the frame.
+      detail.programmedAt = r.detail;
+      detail.frameReusedAt = r.detail2;
+      const given = h.handout(r.driver, r.frame);
+      if (given && given.epoch === expected) detail.handedOutAt = given.seq;
+    }
     const owner = inRam ? this.states.frameState(r.frame as Frame).owner : -1;
     const page = meant && meant.page >= 0 ? meant.page : owner >= 0 ? owner : null;
     return {

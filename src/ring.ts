@@ -33,6 +33,7 @@ export const VIOLATION_CODES = [
   'dma-outside-memory',
   'device-reentrancy',
   'dma-address-before-lock',
+  'dma-stale-programming',
 ] as const;
 export type ViolationCode = (typeof VIOLATION_CODES)[number];
 

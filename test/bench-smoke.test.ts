@@ -26,6 +26,7 @@ const ROWS: Record<string, { unit: string; baseline: boolean }> = {
   'checks-on-vs-off': { unit: 'pages/s', baseline: true },
   'trace-on-vs-off': { unit: 'pages/s', baseline: true },
   'trace-on-vs-off-4k': { unit: 'us', baseline: true },
+  'provenance-on-vs-off-4k': { unit: 'us', baseline: true },
   'stress-4dev-stacks-now-vs-before': { unit: 'us', baseline: true },
   'startup-16m': { unit: 'ms', baseline: false },
   'startup-1g': { unit: 'ms', baseline: false },

@@ -184,6 +184,65 @@ describe('dma-stale-address', () => {
   });
 });
 
+describe('dma-stale-programming', () => {
+  it("the driver's own new page in the old frame, its address obtained, the device never reprogrammed: every field", async () => {
+    const sim = await pool.make({ pager: 'off' });
+    const dev = await sim.attachDevice('copy-engine', { name: 'ce' });
+    const p1 = lockedPages(sim, 1);
+    const phys = p1.phys[0]!;
+    const f = phys >>> 12;
+    dev.writeReg(CE.REG.DST, phys);
+    dev.writeReg(CE.REG.LENGTH, 64);
+    expect(sim.vmm.linPageUnLock(p1.page, 1, 0)).toBe(1);
+    expect(sim.vmm.pageFree(p1.lin, 0)).toBe(1);
+    // pager 'off': the LIFO free stack puts the next page in P1's old frame; its hand-out is current.
+    const p2 = lockedPages(sim, 1);
+    expect(p2.phys[0]).toBe(phys);
+    dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | CE.CONTROL.FILL | CE.CONTROL.IRQ_ENABLE);
+    await dev.waitForInterrupt({ timeoutMs: 10_000 });
+    expect(dev.readReg(CE.REG.ERROR)).toBe(CE.ERROR.DMA_REFUSED);
+
+    const v = only(sim);
+    expect(v).toEqual(
+      blocked({
+        code: 'dma-stale-programming',
+        message: expect.stringContaining('before the frame took the page it holds now'),
+        device: { id: dev.id, attachment: dev.attachment, kind: 'copy-engine', name: 'ce' },
+        physAddr: phys,
+        frame: f,
+        // The page the address was programmed for.
+        linearPage: p1.page,
+        access: { start: phys, length: 64, direction: 'write', command: 1 },
+        // lock 1, unlock 2, free +2 → 4, P2's lock → 5: the hand-out is current.
+        epochSeen: 5,
+        epochExpected: 5,
+        detail: { programmedAt: expect.any(Number), frameReusedAt: expect.any(Number), handedOutAt: expect.any(Number) },
+        stacks: { handout: here, lock: here, unlock: here, relock: here, programmed: here },
+      }),
+    );
+    expect(v.detail.programmedAt! < v.detail.frameReusedAt! && v.detail.frameReusedAt! < v.detail.handedOutAt!).toBe(true);
+    expect(v.frames.find((s) => s.frame === f)).toEqual({ frame: f, state: 'locked', lockCount: 1, epoch: 5, page: p2.page });
+    expect(v.stacks.relock).not.toEqual(v.stacks.lock);
+  });
+
+  it('twin: the same, DST written again after the new hand-out, reports nothing', async () => {
+    const sim = await pool.make({ pager: 'off' });
+    const dev = await sim.attachDevice('copy-engine');
+    const p1 = lockedPages(sim, 1);
+    dev.writeReg(CE.REG.DST, p1.phys[0]!);
+    dev.writeReg(CE.REG.LENGTH, 64);
+    expect(sim.vmm.linPageUnLock(p1.page, 1, 0)).toBe(1);
+    expect(sim.vmm.pageFree(p1.lin, 0)).toBe(1);
+    const p2 = lockedPages(sim, 1);
+    expect(p2.phys).toEqual(p1.phys);
+    dev.writeReg(CE.REG.DST, p2.phys[0]!);
+    dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | CE.CONTROL.FILL | CE.CONTROL.IRQ_ENABLE);
+    await dev.waitForInterrupt({ timeoutMs: 10_000 });
+    expect(dev.readReg(CE.REG.ERROR)).toBe(0);
+    expect(sim.violations()).toEqual([]);
+  });
+});
+
 describe('an address obtained before locking', () => {
   it('is refused when the device uses it, even once the page is locked: the hand-out is from an unlocked epoch', async () => {
     const sim = await pool.make({ pager: 'off' });
@@ -657,6 +716,7 @@ describe('every code is covered here', () => {
         'dma-boundary',
         'dma-outside-memory',
         'dma-address-before-lock',
+        'dma-stale-programming',
         'device-reentrancy',
       ].sort(),
     );

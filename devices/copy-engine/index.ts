@@ -12,10 +12,14 @@
  * locked and handed out like any buffer — until next = 0; with FILL, each descriptor fills its dst.
  * At the end STATUS = DONE (| ERROR), ERROR holds the code, BYTES_DONE the bytes moved, and the
  * interrupt is raised if IRQ_ENABLE was set.
+ *
+ * Every access states where its address came from (DmaAttributes, src/provenance.ts): SRC, DST and
+ * DESC from their registers' sources, taken right after the registers are read; a descriptor's
+ * src, dst and next from the descriptor's own source, taken right after it is read.
  */
 
 import { physAddr } from '../../src/address.js';
-import type { DeviceContext, DeviceModel } from '../../src/device-api.js';
+import type { DeviceContext, DeviceModel, DmaSource } from '../../src/device-api.js';
 import { CONTROL, DESCRIPTOR, ERROR, MAX_DESCRIPTORS, MAX_TRANSFER, REG, STATUS } from './regs.js';
 
 export function createCopyEngine({ dma, regs, irq }: DeviceContext): DeviceModel {
@@ -24,9 +28,9 @@ export function createCopyEngine({ dma, regs, irq }: DeviceContext): DeviceModel
   const dv = new DataView(desc.buffer);
 
   /** One transfer; returns the bytes moved or an ERROR code (negative). */
-  function transfer(fill: boolean, src: number, dst: number, length: number, value: number): number {
+  function transfer(fill: boolean, src: number, dst: number, length: number, value: number, srcFrom: DmaSource, dstFrom: DmaSource): number {
     if (length > MAX_TRANSFER) return -ERROR.LENGTH_TOO_LARGE;
-    const r = fill ? dma.fill(physAddr(dst), length, value) : dma.copy(physAddr(src), physAddr(dst), length);
+    const r = fill ? dma.fill(physAddr(dst), length, value, { from: dstFrom }) : dma.copy(physAddr(src), physAddr(dst), length, { srcFrom, dstFrom });
     // Refused means no byte moved; under onViolation 'allow' a violating access still lands.
     if (!r.ok && r.bytesWritten === 0) return -ERROR.DMA_REFUSED;
     return r.bytesWritten;
@@ -36,22 +40,29 @@ export function createCopyEngine({ dma, regs, irq }: DeviceContext): DeviceModel
     const fill = (control & CONTROL.FILL) !== 0;
     const value = regs.read(REG.FILL_VALUE) & 0xff;
     if (!(control & CONTROL.SG)) {
-      const n = transfer(fill, regs.read(REG.SRC), regs.read(REG.DST), regs.read(REG.LENGTH), value);
+      const src = regs.read(REG.SRC);
+      const dst = regs.read(REG.DST);
+      const n = transfer(fill, src, dst, regs.read(REG.LENGTH), value, regs.source(REG.SRC), regs.source(REG.DST));
       return n < 0 ? { error: -n, bytes: 0 } : { error: ERROR.NONE, bytes: n };
     }
     let bytes = 0;
     let at = regs.read(REG.DESC);
+    // The first descriptor's address came from DESC, each next one's from the descriptor before.
+    let atFrom = regs.source(REG.DESC);
     // Hostile input: bounded walk, alignment checked before each descriptor is read.
     for (let i = 0; i < MAX_DESCRIPTORS; i++) {
       if (at % DESCRIPTOR.SIZE !== 0) return { error: ERROR.DESC_MISALIGNED, bytes };
-      const r = dma.read(physAddr(at), desc);
+      const r = dma.read(physAddr(at), desc, { from: atFrom });
       // Refused means no byte moved; under onViolation 'allow' a violating read still lands.
       if (!r.ok && r.bytesRead === 0) return { error: ERROR.DMA_REFUSED, bytes };
+      // After the read: the addresses in it were written at this source or earlier.
+      const from = dma.sourceOf(physAddr(at), DESCRIPTOR.SIZE);
       counters.descriptors++;
-      const n = transfer(fill, dv.getUint32(DESCRIPTOR.SRC, true), dv.getUint32(DESCRIPTOR.DST, true), dv.getUint32(DESCRIPTOR.LENGTH, true), value);
+      const n = transfer(fill, dv.getUint32(DESCRIPTOR.SRC, true), dv.getUint32(DESCRIPTOR.DST, true), dv.getUint32(DESCRIPTOR.LENGTH, true), value, from, from);
       if (n < 0) return { error: -n, bytes };
       bytes += n;
       at = dv.getUint32(DESCRIPTOR.NEXT, true);
+      atFrom = from;
       if (at === 0) return { error: ERROR.NONE, bytes };
     }
     return { error: ERROR.CHAIN_TOO_LONG, bytes };

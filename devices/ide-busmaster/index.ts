@@ -31,6 +31,10 @@
  *  - PRD shorter: nothing moves, ACTIVE clear, no interrupt (QEMU: "the PRDs were too short").
  *  - A memory error (refused access, bad entry, unterminated table, direction mismatch): ERROR,
  *    INTERRUPT, ACTIVE clear; ATA ERR with ABRT.
+ * Provenance (src/provenance.ts): the table's address comes from BM_PRDT (its register source, read
+ * with it), each region's address from its PRD entry (the source of the table page it was read
+ * from, taken right after the read).
+ *
  * DIAG says which. nIEN keeps INTRQ released: then neither the line nor INTERRUPT is set (SFF:
  * INTERRUPT is set by the rising edge of INTRQ; QEMU's bmdma_irq agrees).
  */
@@ -240,6 +244,8 @@ export function createIdeBusmaster({ dma, regs, irq, options }: DeviceContext): 
   function walk(need: number): Walk {
     // >>> 0: a table at or above 2 GiB stays an unsigned address.
     let at = (regs.read(REG.BM_PRDT) & ~3) >>> 0;
+    const tableFrom = regs.source(REG.BM_PRDT);
+    let entriesFrom = tableFrom;
     const limit = (Math.floor(at / BOUNDARY) + 1) * BOUNDARY;
     const list: SgElement[] = [];
     let covered = 0;
@@ -251,9 +257,10 @@ export function createIdeBusmaster({ dma, regs, irq, options }: DeviceContext): 
         // The rest of this page: a frame the table reaches into anyway, so no access the walk makes
         // can blame the driver for memory its table does not use.
         const end = Math.min(limit, (Math.floor(at / PAGE) + 1) * PAGE);
-        const r = dma.read(physAddr(at), table.subarray(0, end - at));
+        const r = dma.read(physAddr(at), table.subarray(0, end - at), { from: tableFrom });
         // Refused means no byte moved; under onViolation 'allow' a violating read still lands.
         if (!r.ok && r.bytesRead === 0) return { diag: DIAG.PRD_TABLE_REFUSED };
+        entriesFrom = dma.sourceOf(physAddr(at), end - at);
         fetched = at;
         fetchedEnd = end;
       }
@@ -268,7 +275,7 @@ export function createIdeBusmaster({ dma, regs, irq, options }: DeviceContext): 
       if (Math.floor(base / BOUNDARY) !== Math.floor((base + length - 1) / BOUNDARY)) return { diag: DIAG.PRD_CROSSES_64K };
       const eot = (word & PRD.EOT) !== 0;
       const use = Math.min(length, need - covered);
-      list.push({ phys: physAddr(base), length: use });
+      list.push({ phys: physAddr(base), length: use, from: entriesFrom });
       covered += use;
       if (covered === need) return { list, exhausted: eot && use === length };
       if (eot) return { diag: DIAG.PRD_SHORT };

@@ -25,13 +25,18 @@
  * suffice — none at all when RDH == RDT — is dropped and counted (MPC, ICR.RXO), never written
  * anywhere: the device has no packet buffer to keep it in.
  *
+ * Provenance (src/provenance.ts): descriptor accesses state the ring base registers' source (read
+ * with them, at every operation), buffer accesses the source of the descriptor that gave their
+ * address (taken right after the descriptor is read), and the status write-backs are declared as
+ * such (numbers the device makes up: they leave the ring's provenance alone).
+ *
  * Interrupts: cause bits go into ICR with an atomic OR (regs.set), and the line is raised whenever
  * ICR & IMS is non-zero after a change or a doorbell (ICS and IMS writes ring): level-triggered, as
  * the e1000's is, so a driver acknowledges the line before it reads ICR.
  */
 
 import { physAddr, type PhysAddr } from '../../src/address.js';
-import type { DeviceContext, DeviceModel, DmaResult, LinkPort, SgElement } from '../../src/device-api.js';
+import type { DeviceContext, DeviceModel, DmaResult, DmaSource, LinkPort, SgElement } from '../../src/device-api.js';
 import {
   CTRL,
   DIAG_CODE,
@@ -69,6 +74,8 @@ interface Ring {
   readonly count: number;
   readonly head: number;
   readonly tail: number;
+  /** Where the base came from (BAL, BAH): the source of every descriptor access. */
+  readonly from: DmaSource;
 }
 
 /** The registers of one ring (both rings have the same five). */
@@ -152,6 +159,7 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
     if (len === 0 || len % RING_LENGTH_UNIT !== 0 || len >= RING_LENGTH_LIMIT) return r.lengthCode | r.diagSide;
     if (regs.read(r.bah) !== 0) return DIAG_CODE.ADDRESS_HIGH | r.diagSide;
     const base = regs.read(r.bal);
+    const from = regs.source(r.bal, r.bah);
     if (base % RING_ALIGN !== 0) return DIAG_CODE.RING_BASE_MISALIGNED | r.diagSide;
     if (base + len > FOUR_GIB) return DIAG_CODE.ADDRESS_HIGH | r.diagSide;
     const count = len / TX_DESC.SIZE;
@@ -161,25 +169,32 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
     const tail = regs.read(r.tail);
     const head = regs.read(r.head);
     if (head >= count || tail >= count) return r.rangeCode | r.diagSide;
-    return { base: physAddr(base), count, head, tail };
+    return { base: physAddr(base), count, head, tail, from };
   }
 
   /** Physical address of descriptor `i` (the ring was checked to end below 4 GiB). */
   const descriptorAt = (rg: Ring, i: number, field = 0): PhysAddr => physAddr(rg.base + i * TX_DESC.SIZE + field);
 
-  /** Reads descriptor `i` of `rg` into `desc`; false if the read was refused. */
-  function readDescriptor(rg: Ring, i: number): boolean {
-    return !refused(dma.read(descriptorAt(rg, i), desc));
+  /**
+   * Reads descriptor `i` of `rg` into `desc`; the source of the addresses in it (taken right after
+   * the read), or null if the read was refused.
+   */
+  function readDescriptor(rg: Ring, i: number): DmaSource | null {
+    if (refused(dma.read(descriptorAt(rg, i), desc, { from: rg.from }))) return null;
+    return dma.sourceOf(descriptorAt(rg, i), TX_DESC.SIZE);
   }
 
-  /** Gathers (or scatters) in accesses of at most MAX_SPANS elements; false if one was refused. */
-  function moveAll(list: readonly SgElement[], bytes: Uint8Array, write: boolean): boolean {
+  /**
+   * Gathers (or scatters) in accesses of at most MAX_SPANS elements; false if one was refused.
+   * `writeBack`: the bytes are the device's status write-back.
+   */
+  function moveAll(list: readonly SgElement[], bytes: Uint8Array, write: boolean, writeBack = false): boolean {
     let off = 0;
     for (let i = 0; i < list.length; i += MAX_SPANS) {
       const part = list.slice(i, i + MAX_SPANS);
       const n = part.reduce((s, e) => s + e.length, 0);
       const view = bytes.subarray(off, off + n);
-      if (refused(write ? dma.scatter(part, view) : dma.gather(part, view))) return false;
+      if (refused(write ? dma.scatter(part, view, { writeBack }) : dma.gather(part, view))) return false;
       off += n;
     }
     return true;
@@ -193,7 +208,8 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
     let length = 0;
     let descriptors = 0;
     for (let i = head; i !== tail; ) {
-      if (!readDescriptor(rg, i)) return { kind: 'refused', code: DIAG_CODE.DMA_REFUSED };
+      const from = readDescriptor(rg, i);
+      if (from === null) return { kind: 'refused', code: DIAG_CODE.DMA_REFUSED };
       descriptors++;
       const cmd = desc[TX_DESC.CMD]!;
       if (cmd & TXD_CMD.DEXT) return { kind: 'refused', code: DIAG_CODE.DESCRIPTOR_EXTENDED };
@@ -203,10 +219,10 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
         if (dv.getUint32(TX_DESC.ADDR + 4, true) !== 0 || lo + n > FOUR_GIB) return { kind: 'refused', code: DIAG_CODE.ADDRESS_HIGH };
         length += n;
         if (length > MAX_FRAME) return { kind: 'refused', code: DIAG_CODE.FRAME_TOO_LONG };
-        buffers.push({ phys: physAddr(lo), length: n });
+        buffers.push({ phys: physAddr(lo), length: n, from });
       }
       if (cmd & TXD_CMD.RS) {
-        statusAt.push({ phys: descriptorAt(rg, i, TX_DESC.STA), length: 1 });
+        statusAt.push({ phys: descriptorAt(rg, i, TX_DESC.STA), length: 1, from: rg.from });
         status.push((desc[TX_DESC.STA]! | TXD_STA.DD) & ~(TXD_STA.EC | TXD_STA.LC | TXD_STA.TU));
       }
       i = (i + 1) % rg.count;
@@ -241,7 +257,7 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
         break;
       }
       // The buffers are read: only now may the driver reuse them, which DD tells it.
-      if (t.statusAt.length > 0 && !moveAll(t.statusAt, Uint8Array.from(t.status), true)) {
+      if (t.statusAt.length > 0 && !moveAll(t.statusAt, Uint8Array.from(t.status), true, true)) {
         refuse(DIAG_CODE.DMA_REFUSED);
         break;
       }
@@ -342,7 +358,8 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
     const wb = new DataView(writeBack.buffer);
     for (let k = 0; k < need; k++) {
       const i = (rg.head + k) % rg.count;
-      if (!readDescriptor(rg, i)) {
+      const from = readDescriptor(rg, i);
+      if (from === null) {
         refuse(DIAG_CODE.DMA_REFUSED | DIAG_RX);
         return 0;
       }
@@ -352,9 +369,9 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
         refuse(DIAG_CODE.ADDRESS_HIGH | DIAG_RX);
         return 0;
       }
-      buffers.push({ phys: physAddr(lo), length: n });
+      buffers.push({ phys: physAddr(lo), length: n, from });
       // Bytes 8…15 of the descriptor: length, checksum (0: no offload), status, errors, special.
-      statusAt.push({ phys: descriptorAt(rg, i, RX_DESC.LENGTH), length: 8 });
+      statusAt.push({ phys: descriptorAt(rg, i, RX_DESC.LENGTH), length: 8, from: rg.from });
       wb.setUint16(k * 8, n, true);
       writeBack[k * 8 + RX_DESC.STATUS - RX_DESC.LENGTH] = RXD_STATUS.DD | (k === need - 1 ? RXD_STATUS.EOP | RXD_STATUS.IXSM : 0);
     }
@@ -362,7 +379,7 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
     // shared memory; the driver learns of them through RDH (written below) or the interrupt line,
     // both seq-cst stores after them, so a driver that saw either sees the data with the status.
     // Each scatter is checked whole before its first byte moves: a refused one writes nothing.
-    if (!moveAll(buffers, frame, true) || !moveAll(statusAt, writeBack, true)) {
+    if (!moveAll(buffers, frame, true) || !moveAll(statusAt, writeBack, true, true)) {
       refuse(DIAG_CODE.DMA_REFUSED | DIAG_RX);
       return 0;
     }

@@ -9,9 +9,11 @@
  *  2. a first pass over every frame touched, from plain reads of its epoch and this device's
  *     driver's hand-out, without announcing anything: the access is valid only if the epoch is odd
  *     (locked) and equals the hand-out epoch; a device write also needs the page dirty or locked
- *     with PAGEMARKDIRTY (else the pager may drop it as clean). An access refused here (onViolation
- *     'block' or 'throw') leaves the frame table untouched, so it can never make an innocent
- *     driver's unlock look like an unlock during DMA;
+ *     with PAGEMARKDIRTY (else the pager may drop it as clean); and when the device stated where
+ *     the address came from (DmaAttributes.from), the frame must have held its current page since
+ *     before that source was written (src/provenance.ts: 'dma-stale-programming'). An access
+ *     refused here (onViolation 'block' or 'throw') leaves the frame table untouched, so it can
+ *     never make an innocent driver's unlock look like an unlock during DMA;
  *  3. the access is announced — its spans written to the device's access record, then this
  *     device's in-flight bit set on every frame (record.ts) — and every frame's epoch read again
  *     and classified again. This is the Dekker half that counts (frametable.ts): a change seen now
@@ -28,6 +30,9 @@
  * by then every byte has moved, so the frame is no longer in flight — and an unlock seen there is
  * reported once.
  *
+ * After the bytes of a device write land (not a declared status write-back), its frames are marked
+ * FF.DMA_DATA: addresses later read from them have unknown provenance (provenance.ts).
+ *
  * An access has at most AR_MAX_SPANS (256) spans — scatter-gather elements; more is a RangeError,
  * thrown before anything is touched. Device code that starts a DMA access from inside another one
  * (a typed-array subclass whose set() calls back into the port) gets a RangeError: the access record
@@ -35,9 +40,10 @@
  */
 
 import { PAGESIZE, type Epoch, type Frame, type PhysAddr } from '../address.js';
-import type { DmaPort, DmaResult, DmaValueResult, SgElement } from '../device-api.js';
+import type { CopyAttributes, DmaAttributes, DmaPort, DmaResult, DmaSource, DmaValueResult, SgElement } from '../device-api.js';
 import { EPOCH_MASK, epochOf, flagsOf, handoutOf } from '../frametable.js';
-import { AR, AR_MAX_SPANS, DCB, FF, FT, H, MMIO_BASE, MMIO_STRIDE, SABOTAGE_CODE, VIOLATION_MODE, accessIndex, dcbIndex, type SharedViews } from '../layout.js';
+import { AR, AR_MAX_SPANS, DCB, FF, FP, FP_STRIDE, FT, H, MMIO_BASE, MMIO_STRIDE, SABOTAGE_CODE, VIOLATION_MODE, accessIndex, dcbIndex, provenanceIndex, type SharedViews } from '../layout.js';
+import { UNKNOWN_SOURCE, memorySource, readStamp, seqOf } from '../provenance.js';
 import { appendViolation, codeNumber, type ViolationCode } from '../ring.js';
 import { DMA_OUTCOME, TraceWriter, dmaKindWord, kindWord } from '../trace.js';
 import { AccessRecorder } from './record.js';
@@ -69,6 +75,17 @@ interface Span {
   phys: PhysAddr;
   length: number;
   write: boolean;
+  /** Where the address came from (DmaAttributes.from); UNKNOWN_SOURCE: not stated, not judged. */
+  from: number;
+  /** A device write of its own status (DmaAttributes.writeBack): leaves the frame's provenance. */
+  writeBack: boolean;
+}
+
+const NO_ATTRS: DmaAttributes = Object.freeze({});
+
+/** One span (every span has every field: one object shape for the per-frame loops). */
+function span(phys: PhysAddr, length: number, write: boolean, attrs: DmaAttributes | undefined, from?: DmaSource): Span {
+  return { phys, length, write, from: from ?? attrs?.from ?? UNKNOWN_SOURCE, writeBack: attrs?.writeBack === true };
 }
 
 /** One finding of an access, as it will be appended to the ring. */
@@ -93,10 +110,13 @@ export interface IsaAccess {
   readonly wrapAt: number;
   /** 65536 (channels 0–3) or 131072 (5–7). */
   readonly boundary: number;
+  /** When the driver last programmed the channel's address (provenance.ts channelSource). */
+  readonly from: number;
 }
 
 /** Codes an ISA channel's 24-bit address can explain when the driver meant the same address plus n × 16 MiB. */
-const WIDTH_EXPLAINS: ReadonlySet<ViolationCode> = new Set(['dma-not-handed-out', 'dma-unlocked', 'dma-stale-address', 'dma-address-before-lock']);
+const WIDTH_EXPLAINS: ReadonlySet<ViolationCode> = new Set(['dma-not-handed-out', 'dma-unlocked', 'dma-stale-address', 'dma-address-before-lock', 'dma-stale-programming']);
+const TWO32 = 0x1_0000_0000;
 const MIB16_FRAMES = 4096;
 
 const NONE: readonly Finding[] = [];
@@ -118,10 +138,10 @@ class Findings {
     return this;
   }
 
-  add(code: ViolationCode, s: Span, phys: number, frame: Frame | -1, seen: Epoch | 0, expected: Epoch | -1, detail = 0): void {
+  add(code: ViolationCode, s: Span, phys: number, frame: Frame | -1, seen: Epoch | 0, expected: Epoch | -1, detail = 0, detail2 = 0): void {
     this.first ??= code;
     this.count++;
-    if (this.list.length < MAX_REPORTS_PER_ACCESS) this.list.push({ code, s, phys: phys as PhysAddr, frame, seen, expected, detail });
+    if (this.list.length < MAX_REPORTS_PER_ACCESS) this.list.push({ code, s, phys: phys as PhysAddr, frame, seen, expected, detail, detail2 });
   }
 }
 
@@ -169,6 +189,7 @@ export class CheckedDmaPort implements DmaPort {
     this.ftStride = v.ftStride;
     this.handoutBase = v.handoutBase;
     this.frameCount = v.frames;
+    this.arrivedBase = v.provenanceBase + FP.ARRIVED;
   }
 
   // The shared layout's offsets, cached for the per-frame loops (layout.ts owns them).
@@ -176,6 +197,8 @@ export class CheckedDmaPort implements DmaPort {
   private readonly ftStride: number;
   private readonly handoutBase: number;
   private readonly frameCount: number;
+  /** Word index of frame 0's FP.ARRIVED stamp (frame f's at + f * FP_STRIDE). */
+  private readonly arrivedBase: number;
 
   /** Checks off (the benchmark's baseline only): bytes move, nothing is checked or recorded. */
   private readonly unchecked: boolean;
@@ -186,64 +209,61 @@ export class CheckedDmaPort implements DmaPort {
     this.command = command;
   }
 
-  read(phys: PhysAddr, into: Uint8Array): DmaResult {
-    return this.run([{ phys, length: into.length, write: false }], () => {
+  read(phys: PhysAddr, into: Uint8Array, attrs?: DmaAttributes): DmaResult {
+    return this.run([span(phys, into.length, false, attrs)], () => {
       // `into` is the device's own buffer: a subclass's set() is device code running inside the
       // access (allowed; a nested DMA access from it is refused by the guard in run()).
       into.set(this.v.ram.subarray(phys, phys + into.length));
     });
   }
 
-  write(phys: PhysAddr, data: Uint8Array): DmaResult {
-    return this.run([{ phys, length: data.length, write: true }], () => {
+  write(phys: PhysAddr, data: Uint8Array, attrs?: DmaAttributes): DmaResult {
+    return this.run([span(phys, data.length, true, attrs)], () => {
       this.v.ram.set(data, phys);
     });
   }
 
-  fill(phys: PhysAddr, length: number, value: number): DmaResult {
-    return this.run([{ phys, length, write: true }], () => {
+  fill(phys: PhysAddr, length: number, value: number, attrs?: DmaAttributes): DmaResult {
+    return this.run([span(phys, length, true, attrs)], () => {
       this.v.ram.fill(value & 0xff, phys, phys + length);
     });
   }
 
-  copy(src: PhysAddr, dst: PhysAddr, length: number): DmaResult {
+  copy(src: PhysAddr, dst: PhysAddr, length: number, attrs?: CopyAttributes): DmaResult {
     return this.run(
-      [
-        { phys: src, length, write: false },
-        { phys: dst, length, write: true },
-      ],
+      [span(src, length, false, NO_ATTRS, attrs?.srcFrom), span(dst, length, true, NO_ATTRS, attrs?.dstFrom)],
       () => {
         this.v.ram.copyWithin(dst, src, src + length);
       },
     );
   }
 
-  load32(phys: PhysAddr): DmaValueResult {
+  load32(phys: PhysAddr, attrs?: DmaAttributes): DmaValueResult {
     let value = 0;
-    const r = this.atomic(phys, false, () => (value = Atomics.load(this.ram32, phys >>> 2) >>> 0));
+    const r = this.atomic(phys, false, attrs, () => (value = Atomics.load(this.ram32, phys >>> 2) >>> 0));
     return { ...r, value };
   }
 
-  store32(phys: PhysAddr, value: number): DmaResult {
-    return this.atomic(phys, true, () => Atomics.store(this.ram32, phys >>> 2, value | 0));
+  store32(phys: PhysAddr, value: number, attrs?: DmaAttributes): DmaResult {
+    return this.atomic(phys, true, attrs, () => Atomics.store(this.ram32, phys >>> 2, value | 0));
   }
 
-  add32(phys: PhysAddr, delta: number): DmaValueResult {
+  add32(phys: PhysAddr, delta: number, attrs?: DmaAttributes): DmaValueResult {
     let value = 0;
-    const r = this.atomic(phys, true, () => (value = Atomics.add(this.ram32, phys >>> 2, delta | 0) >>> 0));
+    const r = this.atomic(phys, true, attrs, () => (value = Atomics.add(this.ram32, phys >>> 2, delta | 0) >>> 0));
     return { ...r, value };
   }
 
-  compareExchange32(phys: PhysAddr, expected: number, replacement: number): DmaValueResult {
+  compareExchange32(phys: PhysAddr, expected: number, replacement: number, attrs?: DmaAttributes): DmaValueResult {
     let value = 0;
-    const r = this.atomic(phys, true, () => (value = Atomics.compareExchange(this.ram32, phys >>> 2, expected | 0, replacement | 0) >>> 0));
+    const r = this.atomic(phys, true, attrs, () => (value = Atomics.compareExchange(this.ram32, phys >>> 2, expected | 0, replacement | 0) >>> 0));
     return { ...r, value };
   }
 
-  gather(list: readonly SgElement[], into: Uint8Array): DmaResult {
+  gather(list: readonly SgElement[], into: Uint8Array, attrs?: DmaAttributes): DmaResult {
     const total = list.reduce((s, e) => s + e.length, 0);
     if (total > into.length) throw new RangeError(`gather of ${total} bytes into a ${into.length}-byte buffer`);
-    return this.run(list.map((e) => ({ phys: e.phys, length: e.length, write: false })), () => {
+    return this.run(list.map((e) => span(e.phys, e.length, false, attrs, e.from)), () => {
       let off = 0;
       for (const e of list) {
         into.set(this.v.ram.subarray(e.phys, e.phys + e.length), off);
@@ -252,10 +272,10 @@ export class CheckedDmaPort implements DmaPort {
     });
   }
 
-  scatter(list: readonly SgElement[], data: Uint8Array): DmaResult {
+  scatter(list: readonly SgElement[], data: Uint8Array, attrs?: DmaAttributes): DmaResult {
     const total = list.reduce((s, e) => s + e.length, 0);
     if (total > data.length) throw new RangeError(`scatter of ${total} bytes from a ${data.length}-byte buffer`);
-    return this.run(list.map((e) => ({ phys: e.phys, length: e.length, write: true })), () => {
+    return this.run(list.map((e) => span(e.phys, e.length, true, attrs, e.from)), () => {
       let off = 0;
       for (const e of list) {
         this.v.ram.set(data.subarray(off, off + e.length), e.phys);
@@ -264,9 +284,14 @@ export class CheckedDmaPort implements DmaPort {
     });
   }
 
-  private atomic(phys: PhysAddr, write: boolean, op: () => void): DmaResult {
+  private atomic(phys: PhysAddr, write: boolean, attrs: DmaAttributes | undefined, op: () => void): DmaResult {
     if ((phys & 3) !== 0) throw new RangeError(`32-bit DMA atomics need a 4-byte aligned address, got 0x${(phys >>> 0).toString(16)}`);
-    return this.run([{ phys, length: 4, write }], op);
+    return this.run([span(phys, 4, write, attrs)], op);
+  }
+
+  sourceOf(phys: PhysAddr, length = 1): DmaSource {
+    if (!Number.isInteger(phys) || phys < 0 || phys > 0xffffffff || !Number.isInteger(length) || length < 0) throw new RangeError(`bad source range ${String(phys)} + ${String(length)}`);
+    return this.unchecked ? UNKNOWN_SOURCE : memorySource(this.v, phys, length);
   }
 
   /** Classifies frame `f` (span `s`) at epoch `e` for driver context `ctx`; true if valid. */
@@ -286,8 +311,26 @@ export class CheckedDmaPort implements DmaPort {
     else if ((h & 1) === 0) out.add('dma-address-before-lock', s, at, f, e, h);
     else if (e !== h) out.add('dma-stale-address', s, at, f, e, h);
     else if (s.write && (flagsOf(v, f) & DIRTY_OK) === 0 && this.sabotage !== SABOTAGE_CODE['dirty-rule-off']) out.add('dma-not-marked-dirty', s, at, f, e, h);
+    else if (s.from !== UNKNOWN_SOURCE && this.staleProgramming(out, s, at, f, e)) return false;
     else return true;
     return false;
+  }
+
+  /**
+   * The provenance check (src/provenance.ts), after every other check passed: the driver's hand-out
+   * is current, so the frame has held its page since before that hand-out; if it began to hold it
+   * AFTER the source of the address was written, the address was programmed for a page that has
+   * since left the frame. Never true for a correct driver: it programs the address after it obtained
+   * it, so the source (the latest write to the register or descriptor frame it came from, at least
+   * that write) is never earlier than the page's arrival (at most that hand-out). The arrival is
+   * read atomically here (a torn read is only ever too early: a miss, not a false report).
+   */
+  private staleProgramming(out: Findings, s: Span, at: number, f: Frame, e: Epoch): boolean {
+    const arrived = readStamp(this.v.control, provenanceIndex(this.v, f, FP.ARRIVED));
+    if (!(s.from < arrived)) return false;
+    // The hand-out is current: the epoch expected is the epoch seen.
+    out.add('dma-stale-programming', s, at, f, e, e, seqOf(s.from), seqOf(arrived));
+    return true;
   }
 
   /**
@@ -363,7 +406,7 @@ export class CheckedDmaPort implements DmaPort {
    * order, `data` their bytes in the same order (filled for a read, taken for a write).
    */
   isaAccess(pieces: readonly SgElement[], write: boolean, data: Uint8Array, isa: IsaAccess): DmaResult {
-    const spans = pieces.map((e) => ({ phys: e.phys, length: e.length, write }));
+    const spans = pieces.map((e) => span(e.phys, e.length, write, NO_ATTRS, isa.from));
     return this.run(
       spans,
       () => {
@@ -387,6 +430,8 @@ export class CheckedDmaPort implements DmaPort {
       if (!Number.isInteger(s.phys) || s.phys < 0 || s.phys > 0xffffffff || !Number.isInteger(s.length) || s.length < 0) {
         throw new RangeError(`bad DMA span ${String(s.phys)} + ${String(s.length)}`);
       }
+      // A source is a point of the sequence or Infinity (DmaSource); anything else is a device bug.
+      if (typeof s.from !== 'number' || !(s.from >= 0)) throw new RangeError(`bad DMA source ${String(s.from)} (regs.source, dma.sourceOf, or Infinity)`);
       if (s.write) bytesW += s.length;
       else bytesR += s.length;
     }
@@ -452,12 +497,20 @@ export class CheckedDmaPort implements DmaPort {
       const ft = this.ftBase;
       const stride = this.ftStride;
       const ho = this.handoutBase + ctx * this.frameCount;
+      const arrived = this.arrivedBase;
       for (let i = 0; i < n; i++) {
         const f = frames[i]!;
         const e = c[ft + f * stride + FT.EPOCH]! & EPOCH_MASK;
         epochs[i] = e;
-        const ok = (e & 1) === 1 && c[ho + f]! === e && (!spans[spanOf[i]!]!.write || (c[ft + f * stride + FT.FLAGS]! & DIRTY_OK) !== 0);
-        if (!ok) this.classify(pre, ctx, spans[spanOf[i]!]!, f as Frame, e as Epoch);
+        const s = spans[spanOf[i]!]!;
+        // The provenance check from two plain loads (the arrival stamp's words, high then low): a
+        // value that looks stale is decided again by classify() from an atomic read.
+        const ok =
+          (e & 1) === 1 &&
+          c[ho + f]! === e &&
+          (!s.write || (c[ft + f * stride + FT.FLAGS]! & DIRTY_OK) !== 0) &&
+          (s.from === UNKNOWN_SOURCE || c[arrived + f * FP_STRIDE + 1]! * TWO32 + (c[arrived + f * FP_STRIDE]! >>> 0) <= s.from);
+        if (!ok) this.classify(pre, ctx, s, f as Frame, e as Epoch);
       }
       if (isa) this.widthDiagnosis(pre, ctx);
       if (pre.first !== undefined) return this.finish(spans, pre, NONE, false, mode, ctx, 0, 0, n);
@@ -466,8 +519,9 @@ export class CheckedDmaPort implements DmaPort {
     // 3. Announce, re-read, re-check. Each bit is set before its epoch is read (Dekker order,
     //    frametable.ts); the spans are recorded before the first bit, so the host can clear them all
     //    if this worker dies. A frame whose epoch is still the one the first pass found valid is
-    //    valid now: its hand-out and dirty flags change only with its epoch (a lock, unlock or
-    //    retire), or only towards valid (a CPU write dirtying it).
+    //    valid now: its hand-out, dirty flags and arrival stamp change only with its epoch (a lock,
+    //    unlock or retire; a frame takes a new page only after a retire), or only towards valid (a
+    //    CPU write dirtying it).
     const found = this.findings.reset();
     if (wrap) found.add('dma-boundary', spans[0]!, wrap.wrapAt, this.frameIfRam(wrap.wrapAt), 0, -1, wrap.boundary);
     this.record.open(spans, this.command);
@@ -505,6 +559,13 @@ export class CheckedDmaPort implements DmaPort {
     let unlockedCount = 0;
     for (let i = 0; i < n; i++) {
       const f = frames[i]! as Frame;
+      // The bytes have landed: device data has no known provenance (provenance.ts; set after the
+      // bytes, read by sourceOf before the stamp). A plain load spares the RMW once it is set.
+      const sp = spans[spanOf[i]!]!;
+      if (proceed && sp.write && !sp.writeBack) {
+        const fl = this.ftBase + f * this.ftStride + FT.FLAGS;
+        if ((c[fl]! & FF.DMA_DATA) === 0) Atomics.or(c, fl, FF.DMA_DATA);
+      }
       this.record.lower(f);
       const now = epochOf(v, f);
       // (SABOTAGE 'no-epoch-bump', self-tests only: the change is not seen.)

@@ -11,8 +11,9 @@
  * request is ordered after the doorbells before it, as a read is after the posted writes before it.
  */
 
-import type { DeviceModel, InterruptLine, Registers, WakeSource } from '../device-api.js';
+import type { DeviceModel, DmaSource, InterruptLine, Registers, WakeSource } from '../device-api.js';
 import { DCB, DEVICE_REGS, DEVICE_STATE, dcbIndex, type SharedViews } from '../layout.js';
+import { registerSource } from '../provenance.js';
 import { kindWord, type TraceWriter } from '../trace.js';
 
 const IRQ_RAISE = kindWord('irq-raise');
@@ -26,10 +27,17 @@ export class SharedRegisters implements Registers {
   private readonly base: number;
   constructor(
     private readonly v: SharedViews,
-    device: number,
+    private readonly device: number,
     private readonly count: number,
   ) {
     this.base = dcbIndex(v, device, DCB.REGS);
+  }
+
+  source(...indices: number[]): DmaSource {
+    for (const i of indices) this.check(i);
+    // The host stores a register's stamp before the register (provenance.ts): read after the
+    // register's value, the stamp is at least that of the write the value came from.
+    return registerSource(this.v, this.device, indices);
   }
 
   read(index: number): number {

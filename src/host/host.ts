@@ -31,6 +31,7 @@ import { SimulatorError } from '../errors.js';
 import { attachLinkShared, type LinkViews } from '../layout.js';
 import { claimLinkSide, isLinkEndpoint, linkOwner, releaseLinkSide, type LinkSide } from '../link.js';
 import { DCB, DCB_STRIDE, DEVICE_REGS, DEVICE_STATE, H, MMIO_BASE, MMIO_STRIDE, dcbIndex, type SharedViews } from '../layout.js';
+import { registerWritten, registersReset } from '../provenance.js';
 import { settleClaim, takeClaimNote } from '../ring.js';
 import { recoverAccess } from '../dma/record.js';
 import { kindWord, releaseTraceProducer, type TraceWriter } from '../trace.js';
@@ -181,9 +182,13 @@ class Device implements DeviceHandle {
     this.live();
     this.reg(index);
     const c = this.v.control;
+    const rule = this.descriptor.rules?.[index];
+    // When the driver wrote the register (src/provenance.ts), stamped before the register itself:
+    // a device that reads the new value and then its source sees this stamp or a later one.
+    if (rule?.write !== 'read-only') registerWritten(this.v, this.id, rule?.target ?? index);
     // The register write (an atomic store or read-modify-write, by the register's rule) is ordered
     // before the doorbell add (both seq-cst): a worker that sees the new RUNG sees the register.
-    applyWrite(c, (i) => this.reg(i), index, value, this.descriptor.rules?.[index]);
+    applyWrite(c, (i) => this.reg(i), index, value, rule);
     if (!rings(this.descriptor.doorbells, index, value)) return;
     const command = Atomics.load(c, this.idx(DCB.DOORBELL_RUNG)) + 1;
     if (this.host.options.stacks) {
@@ -457,6 +462,8 @@ export class DeviceHost {
     const c = this.v.control;
     const base = dcbIndex(this.v, id, 0);
     c.fill(0, base, base + DCB_STRIDE);
+    // A register the driver never writes counts as written at attach (its power-on value).
+    registersReset(this.v, id, DEVICE_REGS);
     c[dcbIndex(this.v, id, DCB.DRIVER)] = ctx;
     c[dcbIndex(this.v, id, DCB.ADDRESS_BITS)] = addressBits;
     c[dcbIndex(this.v, id, DCB.BOUNDARY)] = boundary;

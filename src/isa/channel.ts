@@ -26,6 +26,7 @@ import { physAddr, type PhysAddr } from '../address.js';
 import type { IsaDma, IsaDmaResult, SgElement } from '../device-api.js';
 import type { CheckedDmaPort } from '../dma/port.js';
 import { ISA_CH, ISA_CTL, isaChannelIndex, isaControllerIndex, type SharedViews } from '../layout.js';
+import { channelSource } from '../provenance.js';
 import { DMA_MODE } from './i8237.js';
 
 /** Command register bit 2: controller disable. */
@@ -95,6 +96,10 @@ export class IsaDmaChannels implements IsaDma {
     const n = Math.min(want, count + 1);
     const down = (mode & DMA_MODE.DECREMENT) !== 0;
     const page = Atomics.load(c, isaChannelIndex(v, channel, ISA_CH.PAGE)) & (width === 2 ? 0xfe : 0xff);
+    // Where the address came from: when the driver last wrote an address byte or the page register,
+    // read after both (the port decode stamps before it stores; provenance.ts). An address the
+    // worker advanced, or auto-init reloaded from the base register, derives from those writes.
+    const from = channelSource(v, channel);
     const pageBase = page << 16;
     // Transfers before the 16-bit counter wraps, and the ones after it (at the other end of the page).
     const first = down ? Math.min(n, addr + 1) : Math.min(n, 0x10000 - addr);
@@ -112,7 +117,7 @@ export class IsaDmaChannels implements IsaDma {
         produce(stream);
         this.order(runs, down, width, stream, memory);
       }
-      const r = this.port.isaAccess(pieces, type === 'write', memory, { wrapAt, boundary: 0x10000 * width });
+      const r = this.port.isaAccess(pieces, type === 'write', memory, { wrapAt, boundary: 0x10000 * width, from });
       if (!r.ok && r.bytesRead + r.bytesWritten === 0) return { type, transfers: 0, bytes: 0, tc: false, waiting: false, ...(r.violation ? { violation: r.violation } : {}) };
       if (type === 'read') {
         this.order(runs, down, width, memory, stream);

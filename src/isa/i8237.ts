@@ -21,6 +21,7 @@
  */
 
 import { ISA_CH, ISA_CTL, isaChannelIndex, isaControllerIndex, type SharedViews } from '../layout.js';
+import { channelProgrammed } from '../provenance.js';
 import { FLOATING_BUS, type PortBus, type PortHandler } from './portbus.js';
 
 /** Mode byte fields (spec §5.3, VDMAD.H names). */
@@ -128,8 +129,12 @@ export class IsaDmaControllers implements PortHandler {
     const d = this.decode.get(port)!;
     const c = this.v.control;
     if (d.kind === 'page') {
+      // The address's provenance first (provenance.ts): a worker that reads the new page reads a
+      // stamp at least this one.
+      channelProgrammed(this.v, d.channel);
       Atomics.store(c, isaChannelIndex(this.v, d.channel, ISA_CH.PAGE), value);
     } else if (d.kind === 'channel') {
+      if (!d.count) channelProgrammed(this.v, d.channel);
       const high = this.flip(d.controller) === 1;
       const shift = (d.count ? 16 : 0) + (high ? 8 : 0);
       const keep = ~(0xff << shift);

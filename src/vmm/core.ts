@@ -32,6 +32,7 @@ import {
 } from '../ddk.js';
 import { FrameAllocator, type ContigRequest } from '../allocator.js';
 import { FF, H, type SharedViews } from '../layout.js';
+import { frameArrived, frameLeft, frameWritten, savedProvenance, setContentsProvenance, stampNow } from '../provenance.js';
 import { LockLedger } from './locks.js';
 import {
   epochOf,
@@ -171,6 +172,8 @@ export class MemoryCore {
   private readonly sortedBases: LinPage[] = [];
   /** Saved contents of committed pages that were paged out (or written out and paged back in). */
   private readonly backing = new Map<number, Uint8Array>();
+  /** The provenance of each saved copy's contents (provenance.ts contentsProvenance), restored at page-in. */
+  private readonly backingProvenance = new Map<number, number>();
   /**
    * Each page's tenure: a fresh number, from one counter, whenever the page's commit, frame or lock
    * ends — decommit or free, page-out, move to another frame, unlock to 0, a block move. A global
@@ -373,6 +376,9 @@ export class MemoryCore {
       if (saved) {
         this.backing.set(to, saved);
         this.backing.delete(from);
+        const p = this.backingProvenance.get(from);
+        this.backingProvenance.delete(from);
+        if (p !== undefined) this.backingProvenance.set(to, p);
       }
       if (this.isPresent(from)) {
         const f = this.frameOfPage(from);
@@ -472,9 +478,13 @@ export class MemoryCore {
     this.pstate[page] = PS.COMMITTED;
     this.pinfo[page] = perm | PI.FIXED;
     this.pte[page] = makePte(f, permToPte(perm) | P_PRES);
+    frameArrived(this.shared, f, page);
     fixFrame(this.shared, f);
     setOwner(this.shared, f, page);
-    if (zero) this.shared.ram.fill(0, frameBase(f), frameBase(f) + PAGESIZE);
+    if (zero) {
+      frameWritten(this.shared, f);
+      this.shared.ram.fill(0, frameBase(f), frameBase(f) + PAGESIZE);
+    }
     this.history.record('alloc', f, epochOf(this.shared, f), -1, page, 'commit');
   }
 
@@ -482,6 +492,7 @@ export class MemoryCore {
   fixNoLinFrame(f: Frame): void {
     // Device findings already published become records first, from the facts as they are.
     this.history.beforeChange();
+    frameArrived(this.shared, f, -1);
     fixFrame(this.shared, f);
     this.history.record('alloc', f, epochOf(this.shared, f), -1, -1, '_PageCommitContig');
   }
@@ -504,6 +515,7 @@ export class MemoryCore {
       this.releaseFrame(f, page, service, ctx, 'free');
     }
     this.backing.delete(page);
+    this.backingProvenance.delete(page);
     this.endTenure(page);
     this.pstate[page] = PS.RESERVED;
     this.pinfo[page] = 0;
@@ -516,6 +528,7 @@ export class MemoryCore {
     this.history.beforeChange();
     const wasLocked = lockCount(this.shared, f) > 0 || (flagsOf(this.shared, f) & FF.FIXED) !== 0;
     const r = retireFrame(this.shared, f);
+    frameLeft(this.shared, f, page, kind !== 'free');
     this.locks.clear(f);
     this.history.record(kind, f, r.epoch, ctx, page, service);
     if (r.inflight && wasLocked) this.observer?.unlockDuringDma(f, page, ctx, r.epoch, r.inflight, service);
@@ -551,12 +564,19 @@ export class MemoryCore {
     const ram = this.shared.ram;
     const saved = this.backing.get(page);
     const info = this.pinfo[page]!;
-    if (saved) ram.set(saved, frameBase(f));
-    else if (info & PI.ZEROINIT) {
+    // Provenance (provenance.ts): the frame takes a page now; its contents' stamp is set before the
+    // bytes are stored — the saved copy's own, or now for a zero fill.
+    frameArrived(this.shared, f, page);
+    if (saved) {
+      setContentsProvenance(this.shared, f, this.backingProvenance.get(page) ?? stampNow(this.shared));
+      ram.set(saved, frameBase(f));
+    } else if (info & PI.ZEROINIT) {
+      frameWritten(this.shared, f);
       ram.fill(0, frameBase(f), frameBase(f) + PAGESIZE);
       this.stats.zeroFills++;
     }
-    // PD_NOINIT with no saved copy: contents undefined — whatever the frame held stays there.
+    // PD_NOINIT with no saved copy: contents undefined — whatever the frame held stays there (with
+    // the provenance it had).
     this.pte[page] = makePte(f, permToPte(info) | P_PRES);
     setOwner(this.shared, f, page);
     this.history.record('alloc', f, epochOf(this.shared, f), -1, page, 'page-in');
@@ -582,6 +602,9 @@ export class MemoryCore {
     } else {
       this.stats.discards++;
     }
+    // The saved copy is the frame's contents (written now, or clean since it was saved): so is
+    // their provenance.
+    if (this.backing.has(page)) this.backingProvenance.set(page, savedProvenance(this.shared, f));
     this.removePageable(page);
     this.pte[page] = pte & (P_WRITE | P_USER);
     this.endTenure(page);
@@ -598,6 +621,9 @@ export class MemoryCore {
     }
     const pte = this.pte[page]!;
     const f = pteFrame(pte);
+    // The new frame takes the page, and the contents keep their provenance (provenance.ts).
+    frameArrived(this.shared, nf, page);
+    setContentsProvenance(this.shared, nf, savedProvenance(this.shared, f));
     this.shared.ram.copyWithin(frameBase(nf), frameBase(f), frameBase(f) + PAGESIZE);
     this.pte[page] = makePte(nf, pte);
     this.endTenure(page);
@@ -780,6 +806,19 @@ export class MemoryCore {
     if (!(this.pinfo[page]! & PI.NOPAGER)) setFrameFlags(this.shared, pteFrame(pte), FF.PTE_DIRTY);
   }
 
+  /**
+   * The main thread is about to write frame `f`'s contents (a CPU write through any mapping, VDMAD's
+   * EDDS): stamps them (provenance.ts). Before the bytes, so a device that reads them reads the stamp.
+   */
+  contentWritten(f: Frame, t = stampNow(this.shared)): void {
+    if (f < this.shared.frames) frameWritten(this.shared, f, t);
+  }
+
+  /** A stamp for contentWritten, taken once before a multi-page write begins. */
+  stampNow(): number {
+    return stampNow(this.shared);
+  }
+
   cpuRead(page: LinPage): void {
     this.pte[page]! |= P_ACC;
   }
@@ -842,8 +881,10 @@ export class MemoryCore {
    */
   zeroContents(p: LinPage): void {
     this.backing.delete(p);
+    this.backingProvenance.delete(p);
     if (this.isPresent(p)) {
       const f = this.frameOfPage(p);
+      frameWritten(this.shared, f);
       this.shared.ram.fill(0, frameBase(f), frameBase(f) + PAGESIZE);
       this.cpuWrote(p);
     } else {
@@ -885,6 +926,7 @@ export class MemoryCore {
     for (let i = p; i < p + n; i = nthPage(i, 1)) {
       if (!this.discardable(i)) continue;
       this.backing.delete(i);
+      this.backingProvenance.delete(i);
       this.pinfo[i]! |= PI.VIRGIN | (zeroInit ? PI.ZEROINIT : 0);
       this.pte[i]! &= ~(P_DIRTY | P_ACC);
       this.pageOut(i, ctx);

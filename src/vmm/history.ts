@@ -166,6 +166,11 @@ export class History {
     return last?.epoch === epoch ? last : undefined;
   }
 
+  /** The frame's last ended tenure (the lock before the current one, or the last one). */
+  lastTenure(frame: number): Tenure | undefined {
+    return this.lastEnded.get(frame);
+  }
+
   /** The latest hand-out of `frame` to driver context `ctx`. */
   handout(ctx: number, frame: number): Handout | undefined {
     return this.handouts.get(ctx * this.frames + frame);

@@ -604,6 +604,7 @@ export class Vdmad implements VdmadServices {
       const page = pageOf(linAddr(a));
       const n = Math.min(PAGESIZE - (a & PAGEMASK), bytes.length - off);
       if (!core.isPresent(page) && !core.pageIn(page)) throw new Error('dmasim internal: no frame to write the EDDS (the reserve was not kept)');
+      core.contentWritten(core.frameOfPage(page));
       ram.set(bytes.subarray(off, off + n), frameBase(core.frameOfPage(page)) + (a & PAGEMASK));
       core.cpuWrote(page);
       off += n;
