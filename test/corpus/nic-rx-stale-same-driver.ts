@@ -1,5 +1,5 @@
-// KNOWN GAP (a provenance check is being added to src/dma/port.ts): a stale RX address after the
-// SAME driver re-locked a page into the old frame. The buffer handed to the ring is unlocked (moved
+// Once a known gap, now caught by address provenance (src/provenance.ts: dma-stale-programming):
+// a stale RX address after the SAME driver re-locked a page into the old frame. The buffer handed to the ring is unlocked (moved
 // away at once); the same driver then gets a new page locked into that very frame (a fixed page, so
 // locked for its life) and is handed its address. When the frame arrives the NIC writes into the
 // new page through the old descriptor: the driver holds a current hand-out of the frame, so the
@@ -7,7 +7,7 @@
 import { deliverFrame, giveRxBuffer, lockForDma, nicRig, takeFrames, type About, type CorpusContext, type Expected } from '../corpus-lib.js';
 
 export const about: About = { device: 'nic', bugClass: 'stale address after the same driver re-locks the frame', summary: 'RX buffer unlocked in the ring, a new page of the same driver locked into its frame, then a frame arrives' };
-export const expected: Expected = { verdict: 'bug', code: 'dma-stale-address', knownGap: true };
+export const expected: Expected = { verdict: 'bug', code: 'dma-stale-programming' };
 
 export async function driver(t: CorpusContext): Promise<void> {
   const { sim } = t;
