@@ -55,6 +55,10 @@ describe('nic under the aggressive pager', () => {
       a.kick();
       b.kick();
       await Promise.all([a.until(() => a.txDone && a.received.length === sent[1].length), b.until(() => b.txDone && b.received.length === sent[0].length)]);
+      // The driver saw every frame by DD in its descriptors, which the device writes before it moves
+      // RDH (data, then status, then the head): a fence — a doorbell served after the delivery in
+      // progress — before the head is read, or the read races the device's RDH store.
+      await Promise.all([a.fence(sim), b.fence(sim)]);
       expect(a.dev.readReg(NIC.REG.RDH)).toBe(a.rxTail);
       expect(b.dev.readReg(NIC.REG.RDH)).toBe(b.rxTail);
       const rxA = da.cpu.readBytes(a.rxBufs.lin, a.rxBufs.npages * 4096);
