@@ -46,8 +46,10 @@
  *    up, never an address a driver wrote;
  *  - a register the driver never wrote counts as written when the device was attached.
  * Hand-outs (first or repeated, _CopyPageTable, PhysAddr, VDMAD) do not enter the check at all:
- * relocking the same page in the same frame (pager off) and ringing again without reprogramming
- * lands in the right buffer, and is not reported.
+ * relocking the same page in the same frame (it never left, or it came straight back) and ringing
+ * again without reprogramming lands in the right buffer, and is not reported. A page that comes
+ * back after another page held the frame is: the address was programmed for its earlier stay, and
+ * that it means the same again is a coincidence a driver must not rely on.
  *
  * What it cannot catch: a stale address the driver writes again after the new page arrived (that
  * is the driver programming, indistinguishable from correct code), a stale descriptor in a frame
