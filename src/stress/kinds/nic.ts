@@ -209,21 +209,19 @@ class NicDriver implements KindInstance {
     const cpu = env.driver.cpu;
     this.clearCauses();
     const tail = this.txTail;
-    let pieces: Piece[];
     let payload: Uint8Array | null = null;
     let locked: { page: number; n: number } | null = null;
     let page = this.tx >>> 12;
     if (inj === 'short-buffer') {
       // `past` bytes lie beyond the handed-out page; at least one inside it.
       const past = 1 + rng.below(size - 1);
-      pieces = [{ addr: env.guard.phys + PAGE - size + past, len: size }];
-      this.queue(pieces, tail, rng);
+      this.queue([{ addr: env.guard.phys + PAGE - size + past, len: size }], tail, rng);
     } else if (inj === 'cross-driver') {
-      pieces = [{ addr: env.foreign + rng.below(PAGE - size + 1), len: size }];
-      this.queue(pieces, tail, rng);
+      this.queue([{ addr: env.foreign + rng.below(PAGE - size + 1), len: size }], tail, rng);
     } else {
       const off = spec.aligned ? 0 : rng.below(TX_PAGES * PAGE - size + 1);
-      page = (this.tx >>> 12) + Math.floor(off / PAGE);
+      const first = (this.tx >>> 12) + Math.floor(off / PAGE);
+      page = first;
       const n = pagesSpanned(off % PAGE, size);
       const at = rng.below(env.patterns.span);
       payload = env.patterns.a.subarray(at, at + size);
@@ -234,16 +232,16 @@ class NicDriver implements KindInstance {
         if (inj === 'no-lock') {
           // Touched in (present: the pager is paused), never locked.
           cpu.writeBytes(lin, frame);
-          phys = physOf(env.driver, page, n, this.scratch);
+          phys = physOf(env.driver, first, n, this.scratch);
         } else {
-          locks.lock(page, n, 0);
-          locked = { page, n };
-          phys = physOf(env.driver, page, n, this.scratch);
+          locks.lock(first, n, 0);
+          locked = { page: first, n };
+          phys = physOf(env.driver, first, n, this.scratch);
           cpu.writeBytes(lin, frame);
           if (inj === 'stale-address') {
             // The same frames (the pager is paused), a new tenure: the addresses kept are stale.
-            locks.unlock(page, n);
-            locks.lock(page, n, 0);
+            locks.unlock(first, n);
+            locks.lock(first, n, 0);
           }
         }
         this.queue(txPieces(phys, off % PAGE, size, spec.aligned ? null : rng), tail, rng);
