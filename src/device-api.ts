@@ -190,6 +190,12 @@ export interface WakeSource {
   token(): number;
   /** Blocks until something changes after `token` was taken, or `timeoutMs` pass. */
   wait(token: number, timeoutMs: number): void;
+  /**
+   * Milliseconds on the clock `wait`'s timeouts run on: the host's (performance.now()) when free
+   * running, the scheduler's virtual clock in deterministic mode. A device that computes deadlines
+   * uses this, never the host's clock, so a seed replays the same on any machine.
+   */
+  now(): number;
 }
 
 /**

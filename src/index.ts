@@ -5,7 +5,10 @@
  */
 
 export { createSimulator } from './simulator.js';
-export type { Simulator, SimulatorOptions, DriverContext, PagerControl, OutstandingLock, TraceControl } from './simulator.js';
+export type { Simulator, SimulatorOptions, DriverContext, PagerControl, OutstandingLock, TraceControl, WaitUntilOptions } from './simulator.js';
+export { DeterministicError } from './sched/scheduler.js';
+export type { DeterministicOptions, RunOutcome, ScheduleRecord, EntityInfo } from './sched/scheduler.js';
+export type { StrategySpec } from './sched/strategy.js';
 export type { VmmServices } from './vmm/services.js';
 export type { VdmadServices, VdmadError, VdmadErrorCode, VdmadService } from './vmm/vdmad.js';
 export { SCATTER_LOCK } from './vmm/vdmad.js';

@@ -24,7 +24,7 @@ export const LAYOUT_MAGIC = 0x444d4153; // 'DMAS'
  * words), a "programmed at" stamp per 8237 channel, the main thread's 64-bit extension of SEQ in
  * the header.
  */
-export const LAYOUT_VERSION = 7;
+export const LAYOUT_VERSION = 8;
 
 export const MIN_MEMORY = 1 << 20; // 1 MiB
 export const MAX_MEMORY = 1 << 30; // 1 GiB
@@ -87,8 +87,16 @@ export const H = {
    */
   CLOCK_LO: 25,
   CLOCK_HI: 26,
+  /**
+   * 1: deterministic mode (src/sched/): every device step waits for the main thread's grant at the
+   * device's grant points (DCB.SCHED_*). Set before any device attaches; each worker reads it once.
+   */
+  DETERMINISTIC: 27,
+  /** Deterministic mode's virtual clock in microseconds (low word, high word), written by the scheduler only. */
+  VNOW_LO: 28,
+  VNOW_HI: 29,
 } as const;
-export const HEADER_WORDS = 27;
+export const HEADER_WORDS = 30;
 
 /**
  * Frame-table entry. In-flight DMA is one bit per device slot, INFLIGHT + (slot >> 5), bit
@@ -173,6 +181,20 @@ export const DCB = {
    * wake-up of tens of microseconds; a spinning or busy worker needs none.
    */
   PARKED: 12,
+  /**
+   * Deterministic mode's grant handshake (src/sched/gate.ts). TURN is odd while the worker is parked
+   * at a grant point (the main thread's turn: it may inspect and grant), even while the worker runs;
+   * the worker adds 1 as it parks, the scheduler adds 1 to grant. Nothing else writes it.
+   */
+  SCHED_TURN: 13,
+  /** Why the worker parked (SCHED_REASON in gate.ts), written before TURN becomes odd. */
+  SCHED_REASON: 14,
+  /** The reason's argument: the WAKE token a wait compares against (IDLE: the WAKE its last onWake saw, or -1). */
+  SCHED_ARG: 15,
+  /** A WAIT's timeout in virtual microseconds (-1: none). */
+  SCHED_TIMEOUT: 16,
+  /** 1 if the model has onWake (an idle device is then runnable when WAKE moved). */
+  SCHED_ON_WAKE: 17,
   REGS: 32,
   /**
    * When the driver last wrote register i (provenance.ts): a 64-bit stamp at REG_WRITTEN + 2i, low

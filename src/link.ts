@@ -196,7 +196,7 @@ export function makeLink(v: SharedViews, l: LinkViews): Link {
 }
 
 /** Opens a side for the main thread (owner -1). */
-export function openHostLink(v: SharedViews, endpoint: unknown): HostLinkPort {
+export function openHostLink(v: SharedViews, endpoint: unknown, sched?: { inTask(): boolean; waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<boolean> }): HostLinkPort {
   const port = SharedLinkPort.open(v, endpoint);
   const l = attachLinkShared((endpoint as LinkEndpoint).buffer, v);
   const side = port.side;
@@ -217,6 +217,11 @@ export function openHostLink(v: SharedViews, endpoint: unknown): HostLinkPort {
     async nextFrame(options = {}) {
       live();
       const timeoutMs = options.timeoutMs ?? 5000;
+      if (sched?.inTask()) {
+        // Deterministic mode: the scheduler resumes this task once a frame is there (virtual timeout).
+        if (!(await sched.waitUntil(() => port.pending() > 0, timeoutMs, `a frame on link side ${side}`))) throw new Error(`no frame on link side ${side} within ${timeoutMs} ms (virtual time)`);
+        return port.receive()!;
+      }
       const deadline = performance.now() + timeoutMs;
       const { words, index } = port.arrivals();
       for (;;) {

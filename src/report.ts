@@ -81,6 +81,8 @@ export interface Violation {
   };
   /** The frame and its neighbours when the record was made (KASAN's shadow map). */
   readonly frames: readonly FrameSnapshot[];
+  /** Deterministic mode: the scheduler step in which it happened (src/sched/scheduler.ts). */
+  readonly step?: number;
 }
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -96,6 +98,8 @@ export interface DeviceFault {
   readonly message: string;
   readonly stack?: string;
   readonly command?: number;
+  /** Deterministic mode: the scheduler step in which it happened. */
+  readonly step?: number;
 }
 
 /** Exact counts, whatever was kept in full. */
@@ -168,6 +172,12 @@ export class ReportSink {
   private readonly recentOrder = new Float64Array(RECENT_UNLOCKS);
   private recentNext = 0;
   private draining = false;
+  /**
+   * Deterministic mode: the scheduler's current step. Records are made from the ring right after
+   * the step that appended them (the scheduler drains before it grants the next), so the step a
+   * record is stamped with is the step in which it happened.
+   */
+  stepOf: (() => number) | undefined;
 
   constructor(
     private readonly shared: SharedViews,
@@ -263,7 +273,7 @@ export class ReportSink {
 
   /** A device fault (from the host). */
   deviceFault(f: Omit<DeviceFault, 'seq'>): DeviceFault {
-    const fault: DeviceFault = { seq: nextSeq(this.shared), ...f };
+    const fault: DeviceFault = { seq: nextSeq(this.shared), ...f, ...(this.stepOf ? { step: this.stepOf() } : {}) };
     this.faultCount++;
     if (this.faultList.length < this.options.maxRecords) this.faultList.push(fault);
     if (this.trace?.on) this.trace.emit(FAULT_KIND, f.device.attachment, FAULT_KINDS.indexOf(f.kind));
@@ -283,7 +293,7 @@ export class ReportSink {
 
   private add(v: Violation): void {
     this.count(v.code);
-    if (this.list.length < this.options.maxRecords) this.list.push(v);
+    if (this.list.length < this.options.maxRecords) this.list.push(this.stepOf ? { ...v, step: this.stepOf() } : v);
   }
 
   private count(code: ViolationCode): void {

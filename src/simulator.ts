@@ -27,6 +27,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { makeLink, openHostLink, type HostLinkPort, type Link, type LinkEndpoint } from './link.js';
 import { sabotageWord } from './sabotage.js';
+import { Scheduler, type DeterministicOptions, type RunOutcome, type ScheduleRecord } from './sched/scheduler.js';
 
 export interface SimulatorOptions {
   /** Physical memory in bytes: 1 MiB … 1 GiB, a multiple of 4096. Default 16 MiB. */
@@ -68,6 +69,20 @@ export interface SimulatorOptions {
    * have one), `keep` events in the drained log (default 65 536).
    */
   trace?: boolean | { capacity?: number; keep?: number };
+  /**
+   * Deterministic mode (README "Deterministic mode"): `true` or options. A seeded scheduler owns
+   * every device step and every driver step inside `sim.run()`; the same seed gives the same
+   * interleaving, trace hash and violations at the same steps. Default false (free running).
+   */
+  deterministic?: boolean | DeterministicOptions;
+}
+
+/** What `waitUntil` waits for. */
+export interface WaitUntilOptions {
+  /** Give up after this long (virtual time in deterministic mode). Default 5000 ms. */
+  timeoutMs?: number;
+  /** What is waited for (deadlock and timeout messages name it). */
+  what?: string;
 }
 
 /** The simulator's event trace (trace.ts has the event schema). */
@@ -163,6 +178,24 @@ export interface Simulator extends DriverContext {
   fingerprint(): string;
   /** Ends every device worker; resolves when all have exited. */
   close(): Promise<void>;
+  /**
+   * Runs driver tasks concurrently. Free running: all of them at once (Promise.all). Deterministic
+   * mode: under the scheduler, one step at a time, until every task has returned and no device has
+   * work left; rejects if a task throws, on a deadlock or at maxSteps. Resolves with how it ended.
+   */
+  run(...tasks: (() => unknown)[]): Promise<RunOutcome>;
+  /** Waits `ms` milliseconds: on the host's clock, or in virtual time in deterministic mode. */
+  sleep(ms: number): Promise<void>;
+  /** Lets others run: the event loop's next turn, or a scheduling point in deterministic mode. */
+  yield(): Promise<void>;
+  /**
+   * Resolves true once `cond()` holds, false after the timeout. Free running it polls every
+   * millisecond; in deterministic mode the scheduler resumes the task exactly when `cond` holds (it
+   * must only read state: registers, memory, flags).
+   */
+  waitUntil(cond: () => boolean, options?: WaitUntilOptions): Promise<boolean>;
+  /** Deterministic mode: the schedule so far (decisions, steps, outcome); null when free running. */
+  schedule(): ScheduleRecord | null;
 }
 
 class Driver implements DriverContext {
@@ -201,6 +234,7 @@ class SimulatorImpl implements Simulator {
   private leaksAtClose: Leak[] | undefined;
   private readonly hangTimeoutMs: number;
   private readonly resolvedOptions: Readonly<Record<string, unknown>>;
+  private readonly sched: Scheduler | undefined;
 
   constructor(
     readonly seed: number,
@@ -231,6 +265,13 @@ class SimulatorImpl implements Simulator {
       mainTrace,
     );
     core.observer = this.sink;
+    if (opts.deterministic) {
+      const d = opts.deterministic === true ? {} : opts.deterministic;
+      const sched = new Scheduler(shared, seed, d, { drain: () => this.sink.drain(), violations: () => this.sink.counts().total });
+      this.sched = sched;
+      this.host.sched = sched;
+      this.sink.stepOf = () => sched.step;
+    }
     // Every reprogramming of the 8237s wakes the devices, so a peripheral waiting for its channel
     // (masked, at terminal count) looks again at once.
     // The port bus holds them: they claim their ports as they are made.
@@ -303,7 +344,7 @@ class SimulatorImpl implements Simulator {
   openLink(endpoint: LinkEndpoint): HostLinkPort {
     this.assertOpen();
     try {
-      return openHostLink(this.shared, endpoint);
+      return openHostLink(this.shared, endpoint, this.sched);
     } catch (e) {
       throw new SimulatorError((e as Error).message);
     }
@@ -382,7 +423,43 @@ class SimulatorImpl implements Simulator {
       devices: this.host.history().map((d) => ({ ...d.ref, driver: d.driver, detached: d.detached })),
       counters: { pager: { ...stats }, violationsDropped: counts.ringDropped, faultsTotal: this.sink.faultTotal() },
       trace: { enabled: this.trace.enabled, stats: this.trace.stats(), events: n === 0 ? [] : events.slice(-n) },
+      ...(this.sched ? { deterministic: { ...this.sched.record(), traceHash: this.trace.hash() } } : {}),
     };
+  }
+
+  run(...tasks: (() => unknown)[]): Promise<RunOutcome> {
+    this.assertOpen();
+    if (this.sched) return this.sched.run(tasks);
+    if (tasks.length === 0 || tasks.some((f) => typeof f !== 'function')) return Promise.reject(new SimulatorError('sim.run() takes one or more async functions (the driver tasks)'));
+    return Promise.all(tasks.map((f) => f())).then(() => 'done' as const);
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (typeof ms !== 'number' || !(ms >= 0)) return Promise.reject(new SimulatorError(`sleep takes a non-negative number of milliseconds, got ${String(ms)}`));
+    if (this.sched?.inTask()) return this.sched.sleep(ms);
+    return new Promise((r) => setTimeout(r, ms));
+  }
+
+  yield(): Promise<void> {
+    if (this.sched?.inTask()) return this.sched.yield();
+    return new Promise((r) => setImmediate(r));
+  }
+
+  async waitUntil(cond: () => boolean, options: WaitUntilOptions = {}): Promise<boolean> {
+    if (typeof cond !== 'function') throw new SimulatorError('waitUntil takes a function');
+    const timeoutMs = options.timeoutMs ?? 5000;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) throw new SimulatorError(`timeoutMs must be a non-negative number, got ${String(timeoutMs)}`);
+    if (this.sched?.inTask()) return this.sched.waitUntil(cond, timeoutMs, options.what ?? 'a condition');
+    const deadline = performance.now() + timeoutMs;
+    while (!cond()) {
+      if (performance.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return true;
+  }
+
+  schedule(): ScheduleRecord | null {
+    return this.sched ? this.sched.record() : null;
   }
 
   async writeHtml(file: string): Promise<void> {
@@ -444,6 +521,7 @@ function resolvedOptions(o: SimulatorOptions, shared: SharedViews, seed: number)
     maxRecords: o.maxRecords ?? 1000,
     checks: o.checks ?? true,
     trace: t === 0 ? false : { capacity: t, keep: typeof o.trace === 'object' ? (o.trace.keep ?? 65_536) : 65_536 },
+    deterministic: o.deterministic ? JSON.parse(JSON.stringify(o.deterministic === true ? {} : o.deterministic)) as unknown : false,
   };
 }
 
@@ -485,6 +563,10 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   Atomics.store(shared.control, H.UNCHECKED, options.checks === false ? 1 : 0);
   // Checker self-tests only (src/sabotage.ts): 0 unless the internal symbol option is given.
   Atomics.store(shared.control, H.SABOTAGE, sabotageWord(options));
+  const det = options.deterministic;
+  if (det !== undefined && typeof det !== 'boolean' && (typeof det !== 'object' || det === null)) throw new SimulatorError(`deterministic must be a boolean or options, got ${String(det)}`);
+  // Before any device worker exists: every worker reads it once (src/sched/gate.ts).
+  Atomics.store(shared.control, H.DETERMINISTIC, det ? 1 : 0);
   const reader = new TraceReader(shared, trace.keep);
   // The main thread's ring is drained by the main thread itself as it fills.
   const mainTrace = new TraceWriter(shared, 0, () => reader.drain());

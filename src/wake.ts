@@ -9,11 +9,15 @@
  * and a spinning or busy device costs no futex call (tens of microseconds here).
  */
 
-import { DCB, dcbIndex, type SharedViews } from './layout.js';
+import { DCB, H, dcbIndex, type SharedViews } from './layout.js';
 
 export function wakeDevice(v: SharedViews, slot: number): void {
   const c = v.control;
   const at = dcbIndex(v, slot, DCB.WAKE);
   Atomics.add(c, at, 1);
   if (Atomics.load(c, dcbIndex(v, slot, DCB.PARKED)) !== 0) Atomics.notify(c, at);
+  // Deterministic mode: a worker parked at its idle grant point waits on TURN, not WAKE, and must
+  // see a control request (CTL_PENDING, added before this call) to serve it (src/sched/gate.ts).
+  // A notify with no waiter makes no system call.
+  if (c[H.DETERMINISTIC] === 1) Atomics.notify(c, dcbIndex(v, slot, DCB.SCHED_TURN));
 }

@@ -14,6 +14,7 @@ import { IsaDmaChannels } from '../src/isa/channel.js';
 import { nodeEndpoint } from '../src/host/endpoint.js';
 import { attachShared } from '../src/layout.js';
 import { SharedLinkPort } from '../src/link.js';
+import { SchedGate } from '../src/sched/gate.js';
 import { TraceWriter } from '../src/trace.js';
 import type { DeviceWorkerData, DeviceControl, WorkerMessage } from '../src/host/protocol.js';
 
@@ -51,19 +52,21 @@ if (data.module !== undefined) {
 
 // One writer for this device's trace ring, shared by its port and its interrupt line.
 const trace = new TraceWriter(v, 1 + data.id);
-const dma = new CheckedDmaPort(v, data.id, trace);
+// Deterministic mode's grant points (off when free running), shared by everything that yields.
+const gate = new SchedGate(v, data.id);
+const dma = new CheckedDmaPort(v, data.id, trace, gate);
 const model = factory({
   dma,
   // The host checks a custom descriptor's register count (1…32) before any register is touched.
   regs: new SharedRegisters(v, data.id, Math.min(Math.max(1, descriptor.registers | 0), 32)),
-  irq: new SharedInterrupt(v, data.id, trace),
+  irq: new SharedInterrupt(v, data.id, trace, gate),
   isaDma: new IsaDmaChannels(v, dma),
-  wake: new SharedWake(v, data.id),
+  wake: new SharedWake(v, data.id, gate),
   options: data.options,
   openLink: (endpoint) => SharedLinkPort.open(v, endpoint),
 });
 const post = (m: WorkerMessage) => port.postMessage(m);
-const loop = new DeviceLoop(v, data.id, model, (command) => dma.setCommand(command), (fault) => post({ type: 'dmasim-fault', fault }));
+const loop = new DeviceLoop(v, data.id, model, (command) => dma.setCommand(command), (fault) => post({ type: 'dmasim-fault', fault }), gate);
 
 const control: DeviceControl = {
   stats() {

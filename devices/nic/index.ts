@@ -289,7 +289,7 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
       counters.txLinkDropped++;
       return;
     }
-    const deadline = performance.now() + linkTimeoutMs;
+    const deadline = wake.now() + linkTimeoutMs;
     for (;;) {
       // The token before the attempt: room made, or a frame arriving, after it moves the wake word,
       // so the wait below returns at once instead of sleeping through it.
@@ -301,7 +301,7 @@ export function createNic({ dma, regs, irq, wake, options, openLink }: DeviceCon
         counters.txNowhere++;
         return;
       }
-      const left = deadline - performance.now();
+      const left = deadline - wake.now();
       if (left <= 0) {
         link.countDropped();
         counters.txLinkDropped++;

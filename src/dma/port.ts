@@ -47,6 +47,7 @@ import { UNKNOWN_SOURCE, memorySource, readStamp, seqOf } from '../provenance.js
 import { appendViolation, codeNumber, type ViolationCode } from '../ring.js';
 import { DMA_OUTCOME, TraceWriter, dmaKindWord, kindWord } from '../trace.js';
 import { AccessRecorder } from './record.js';
+import type { SchedGate } from '../sched/gate.js';
 
 /** Thrown into device code when onViolation is 'throw'. */
 export class DmaViolationError extends Error {
@@ -147,6 +148,17 @@ class Findings {
 
 const OK_EMPTY: DmaResult = Object.freeze({ bytesRead: 0, bytesWritten: 0, ok: true });
 
+/**
+ * Moves stream bytes [a, b) of an access. The stream is the access's data in order: one span's
+ * bytes (read, write, fill, an atomic), both spans' at once (copy: stream byte i is source byte i
+ * and destination byte i), or the spans end to end (gather, scatter, an ISA transfer).
+ */
+type MoveOp = (a: number, b: number) => void;
+type StreamLayout = 0 | 1 | 2;
+const ONE_SPAN: StreamLayout = 0;
+const TWO_PARALLEL: StreamLayout = 1;
+const IN_SEQUENCE: StreamLayout = 2;
+
 export class CheckedDmaPort implements DmaPort {
   readonly stats: PortStats = { accesses: 0, bytesRead: 0, bytesWritten: 0, violations: 0, blocked: 0 };
   private command = 0;
@@ -174,6 +186,8 @@ export class CheckedDmaPort implements DmaPort {
     private readonly device: number,
     /** The device's trace writer: one per ring, shared with its interrupt line (same thread). */
     trace?: TraceWriter,
+    /** Deterministic mode's grant points (src/sched/gate.ts); absent or off when free running. */
+    private readonly gate?: SchedGate,
   ) {
     this.ramBytes = v.frames * PAGESIZE;
     this.ram32 = new Int32Array(v.ramBuffer);
@@ -210,32 +224,31 @@ export class CheckedDmaPort implements DmaPort {
   }
 
   read(phys: PhysAddr, into: Uint8Array, attrs?: DmaAttributes): DmaResult {
-    return this.run([span(phys, into.length, false, attrs)], () => {
+    return this.run([span(phys, into.length, false, attrs)], ONE_SPAN, (a, b) => {
       // `into` is the device's own buffer: a subclass's set() is device code running inside the
       // access (allowed; a nested DMA access from it is refused by the guard in run()).
-      into.set(this.v.ram.subarray(phys, phys + into.length));
+      into.set(this.v.ram.subarray(phys + a, phys + b), a);
     });
   }
 
   write(phys: PhysAddr, data: Uint8Array, attrs?: DmaAttributes): DmaResult {
-    return this.run([span(phys, data.length, true, attrs)], () => {
-      this.v.ram.set(data, phys);
+    return this.run([span(phys, data.length, true, attrs)], ONE_SPAN, (a, b) => {
+      this.v.ram.set(a === 0 && b === data.length ? data : data.subarray(a, b), phys + a);
     });
   }
 
   fill(phys: PhysAddr, length: number, value: number, attrs?: DmaAttributes): DmaResult {
-    return this.run([span(phys, length, true, attrs)], () => {
-      this.v.ram.fill(value & 0xff, phys, phys + length);
+    return this.run([span(phys, length, true, attrs)], ONE_SPAN, (a, b) => {
+      this.v.ram.fill(value & 0xff, phys + a, phys + b);
     });
   }
 
   copy(src: PhysAddr, dst: PhysAddr, length: number, attrs?: CopyAttributes): DmaResult {
-    return this.run(
-      [span(src, length, false, NO_ATTRS, attrs?.srcFrom), span(dst, length, true, NO_ATTRS, attrs?.dstFrom)],
-      () => {
-        this.v.ram.copyWithin(dst, src, src + length);
-      },
-    );
+    return this.run([span(src, length, false, NO_ATTRS, attrs?.srcFrom), span(dst, length, true, NO_ATTRS, attrs?.dstFrom)], TWO_PARALLEL, (a, b) => {
+      // Piece by piece in deterministic mode: move() then takes an overlapping copy with dst > src
+      // backwards, so each piece reads bytes not yet overwritten (memmove, as one copyWithin is).
+      this.v.ram.copyWithin(dst + a, src + a, src + b);
+    });
   }
 
   load32(phys: PhysAddr, attrs?: DmaAttributes): DmaValueResult {
@@ -263,30 +276,34 @@ export class CheckedDmaPort implements DmaPort {
   gather(list: readonly SgElement[], into: Uint8Array, attrs?: DmaAttributes): DmaResult {
     const total = list.reduce((s, e) => s + e.length, 0);
     if (total > into.length) throw new RangeError(`gather of ${total} bytes into a ${into.length}-byte buffer`);
-    return this.run(list.map((e) => span(e.phys, e.length, false, attrs, e.from)), () => {
-      let off = 0;
-      for (const e of list) {
-        into.set(this.v.ram.subarray(e.phys, e.phys + e.length), off);
-        off += e.length;
-      }
-    });
+    return this.run(list.map((e) => span(e.phys, e.length, false, attrs, e.from)), IN_SEQUENCE, (a, b) => this.eachPiece(list, a, b, (phys, off, n) => into.set(this.v.ram.subarray(phys, phys + n), off)));
   }
 
   scatter(list: readonly SgElement[], data: Uint8Array, attrs?: DmaAttributes): DmaResult {
     const total = list.reduce((s, e) => s + e.length, 0);
     if (total > data.length) throw new RangeError(`scatter of ${total} bytes from a ${data.length}-byte buffer`);
-    return this.run(list.map((e) => span(e.phys, e.length, true, attrs, e.from)), () => {
-      let off = 0;
-      for (const e of list) {
-        this.v.ram.set(data.subarray(off, off + e.length), e.phys);
-        off += e.length;
-      }
-    });
+    return this.run(list.map((e) => span(e.phys, e.length, true, attrs, e.from)), IN_SEQUENCE, (a, b) => this.eachPiece(list, a, b, (phys, off, n) => this.v.ram.set(data.subarray(off, off + n), phys)));
+  }
+
+  /**
+   * Calls `fn(phys, offset, n)` for the part of each element that falls in stream bytes [a, b) —
+   * the elements laid end to end, as gather and scatter move them.
+   */
+  private eachPiece(list: readonly SgElement[], a: number, b: number, fn: (phys: number, off: number, n: number) => void): void {
+    let off = 0;
+    for (const e of list) {
+      const lo = Math.max(a, off);
+      const hi = Math.min(b, off + e.length);
+      if (lo < hi) fn(e.phys + (lo - off), lo, hi - lo);
+      off += e.length;
+      if (off >= b) break;
+    }
   }
 
   private atomic(phys: PhysAddr, write: boolean, attrs: DmaAttributes | undefined, op: () => void): DmaResult {
     if ((phys & 3) !== 0) throw new RangeError(`32-bit DMA atomics need a 4-byte aligned address, got 0x${(phys >>> 0).toString(16)}`);
-    return this.run([span(phys, 4, write, attrs)], op);
+    // One aligned word is inside one frame: one piece.
+    return this.run([span(phys, 4, write, attrs)], ONE_SPAN, op);
   }
 
   sourceOf(phys: PhysAddr, length = 1): DmaSource {
@@ -409,19 +426,17 @@ export class CheckedDmaPort implements DmaPort {
     const spans = pieces.map((e) => span(e.phys, e.length, write, NO_ATTRS, isa.from));
     return this.run(
       spans,
-      () => {
-        let off = 0;
-        for (const e of pieces) {
-          if (write) this.v.ram.set(data.subarray(off, off + e.length), e.phys);
-          else data.set(this.v.ram.subarray(e.phys, e.phys + e.length), off);
-          off += e.length;
-        }
-      },
+      IN_SEQUENCE,
+      (a, b) =>
+        this.eachPiece(pieces, a, b, (phys, off, n) => {
+          if (write) this.v.ram.set(data.subarray(off, off + n), phys);
+          else data.set(this.v.ram.subarray(phys, phys + n), off);
+        }),
       isa,
     );
   }
 
-  private run(spans: readonly Span[], op: () => void, isa?: IsaAccess): DmaResult {
+  private run(spans: readonly Span[], layout: StreamLayout, op: MoveOp, isa?: IsaAccess): DmaResult {
     if (this.active) throw new RangeError('a DMA access was started from inside another DMA access (device code re-entered the port)');
     if (spans.length > AR_MAX_SPANS) throw new RangeError(`a DMA access has at most ${AR_MAX_SPANS} spans (scatter-gather elements), got ${spans.length}`);
     let bytesR = 0;
@@ -435,18 +450,52 @@ export class CheckedDmaPort implements DmaPort {
       if (s.write) bytesW += s.length;
       else bytesR += s.length;
     }
+    // Deterministic mode: every access is a grant point, before anything is checked — an unlock the
+    // scheduler runs first is seen by this access's checks.
+    if (this.gate?.on) this.gate.point();
     this.stats.accesses++;
     if (bytesR + bytesW === 0) return OK_EMPTY;
+    const stream = layout === TWO_PARALLEL ? spans[0]!.length : layout === ONE_SPAN ? spans[0]!.length : bytesR + bytesW;
     if (this.unchecked) {
-      op();
+      this.move(spans, layout, stream, op);
       Atomics.add(this.v.control, this.progressAt, 1);
       return { bytesRead: bytesR, bytesWritten: bytesW, ok: true };
     }
     this.active = true;
     try {
-      return this.checked(spans, op, bytesR, bytesW, isa);
+      return this.checked(spans, () => this.move(spans, layout, stream, op), bytesR, bytesW, isa);
     } finally {
       this.active = false;
+    }
+  }
+
+  /**
+   * Moves the access's bytes: at once when free running; in deterministic mode frame by frame, with
+   * a grant point before every frame after the first, so the scheduler can run an unlock (or any
+   * driver step) inside the transfer. The frames stay announced meanwhile (step 3), so such an
+   * unlock is reported as during DMA, by the unlocker and by step 4.
+   */
+  private move(spans: readonly Span[], layout: StreamLayout, stream: number, op: MoveOp): void {
+    if (!this.gate?.on) {
+      op(0, stream);
+      return;
+    }
+    const cuts: number[] = [];
+    let base = 0;
+    for (const s of spans) {
+      for (let x = (Math.floor(s.phys / PAGESIZE) + 1) * PAGESIZE; x < s.phys + s.length; x += PAGESIZE) cuts.push(base + (x - s.phys));
+      if (layout === IN_SEQUENCE) base += s.length;
+    }
+    cuts.sort((a, b) => a - b);
+    const pieces: number[] = [0];
+    for (const cut of cuts) if (cut > pieces[pieces.length - 1]!) pieces.push(cut);
+    pieces.push(stream);
+    const n = pieces.length - 1;
+    const backwards = layout === TWO_PARALLEL && spans[1]!.phys > spans[0]!.phys && spans[1]!.phys < spans[0]!.phys + stream;
+    for (let k = 0; k < n; k++) {
+      const i = backwards ? n - 1 - k : k;
+      if (k > 0) this.gate.point();
+      op(pieces[i]!, pieces[i + 1]!);
     }
   }
 

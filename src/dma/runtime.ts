@@ -15,6 +15,7 @@ import type { DeviceModel, DmaSource, InterruptLine, Registers, WakeSource } fro
 import { DCB, DEVICE_REGS, DEVICE_STATE, dcbIndex, type SharedViews } from '../layout.js';
 import { registerSource } from '../provenance.js';
 import { kindWord, type TraceWriter } from '../trace.js';
+import type { SchedGate } from '../sched/gate.js';
 
 const IRQ_RAISE = kindWord('irq-raise');
 
@@ -82,6 +83,7 @@ export class SharedInterrupt implements InterruptLine {
     private readonly v: SharedViews,
     private readonly device: number,
     private readonly trace: TraceWriter,
+    private readonly gate?: SchedGate,
   ) {
     this.attachment = Atomics.load(v.control, dcbIndex(v, device, DCB.ATTACHMENT));
   }
@@ -94,6 +96,9 @@ export class SharedInterrupt implements InterruptLine {
     // sees the level also sees the count.
     Atomics.store(c, dcbIndex(this.v, this.device, DCB.IRQ), 1);
     Atomics.notify(c, dcbIndex(this.v, this.device, DCB.IRQ));
+    // Deterministic mode: an interrupt is a grant point, so a driver waiting for it may run before
+    // the device goes on.
+    if (this.gate?.on) this.gate.point();
   }
 }
 
@@ -108,6 +113,7 @@ export class SharedWake implements WakeSource {
   constructor(
     private readonly v: SharedViews,
     device: number,
+    private readonly gate?: SchedGate,
   ) {
     this.at = dcbIndex(v, device, DCB.WAKE);
     this.progressAt = dcbIndex(v, device, DCB.PROGRESS);
@@ -118,7 +124,18 @@ export class SharedWake implements WakeSource {
     return Atomics.load(this.v.control, this.at);
   }
 
+  now(): number {
+    // Deterministic mode: the scheduler's virtual clock, so a device's timeouts depend on no host.
+    return this.gate?.on ? this.gate.now() : performance.now();
+  }
+
   wait(token: number, timeoutMs: number): void {
+    if (this.gate?.on) {
+      // Parked until the scheduler grants: once WAKE moved past the token, or the virtual timeout passed.
+      this.gate.wait(token, timeoutMs);
+      Atomics.add(this.v.control, this.progressAt, 1);
+      return;
+    }
     // PARKED before the wait's own comparison of WAKE, against the waker's bump of WAKE before its
     // load of PARKED (src/wake.ts): the waker notifies, or the wait returns at once. Bounded by the
     // caller's timeout in any case.
@@ -153,6 +170,7 @@ export class DeviceLoop {
     private readonly model: DeviceModel,
     private readonly onCommand: (command: number) => void,
     private readonly onFault: (f: FaultInfo) => void,
+    private readonly gate?: SchedGate,
   ) {
     this.at = (field) => dcbIndex(v, device, field);
   }
@@ -164,7 +182,8 @@ export class DeviceLoop {
    */
   rpcArrived(): void {
     Atomics.sub(this.v.control, this.at(DCB.CTL_PENDING), 1);
-    if (this.running) this.serveRung();
+    // Deterministic mode: doorbells are served only when the scheduler grants them (runDeterministic).
+    if (this.running && !this.gate?.on) this.serveRung();
   }
 
   /** Serves the doorbells rung and not yet served, in order; false once the device has faulted. */
@@ -192,6 +211,7 @@ export class DeviceLoop {
     this.served = Atomics.load(c, at(DCB.DOORBELL_SERVED));
     this.running = true;
     Atomics.store(c, at(DCB.STATE), DEVICE_STATE.RUNNING);
+    if (this.gate?.on) return this.runDeterministic(this.gate);
     // The wake word as of the model's last onWake (NaN: never, so the first pass calls it).
     let woken = Number.NaN;
     while (!this.stopping) {
@@ -226,10 +246,47 @@ export class DeviceLoop {
         Atomics.store(c, at(DCB.PARKED), 0);
       }
     }
+    this.end();
+  }
+
+  /** A graceful stop, between commands: let the model flush what must outlive it. */
+  private end(): void {
     this.running = false;
-    // A graceful stop, between commands: let the model flush what must outlive it.
     if (this.model.close && !this.guard(this.served, () => this.model.close!())) return;
     this.publishState(DEVICE_STATE.STOPPED);
+  }
+
+  /**
+   * Deterministic mode (src/sched/gate.ts): one unit of work per grant — the next doorbell owed, or
+   * an onWake call when WAKE moved — then back to the idle grant point. The scheduler grants an idle
+   * device only when it has such work (RUNG > SERVED, or ON_WAKE and WAKE ≠ the token published), so
+   * which unit runs when is the scheduler's choice, never the host's timing.
+   */
+  private async runDeterministic(gate: SchedGate): Promise<void> {
+    const c = this.v.control;
+    const at = this.at;
+    Atomics.store(c, at(DCB.SCHED_ON_WAKE), this.model.onWake ? 1 : 0);
+    let woken = -1;
+    while (!this.stopping) {
+      if (!(await gate.idle(woken, () => this.stopping))) break;
+      if (this.stopping) break;
+      // Granted. WAKE read first, as in run(): an arrival after this load moves it again.
+      const wake = Atomics.load(c, at(DCB.WAKE));
+      if (this.served < Atomics.load(c, at(DCB.DOORBELL_RUNG))) {
+        this.served++;
+        if (!this.serve(this.served)) {
+          this.faulted = true;
+          return;
+        }
+        Atomics.store(c, at(DCB.DOORBELL_SERVED), this.served);
+        continue;
+      }
+      if (this.model.onWake && wake !== woken) {
+        woken = wake;
+        if (!this.guard(this.served, () => this.model.onWake!())) return;
+      }
+    }
+    this.end();
   }
 
   /**

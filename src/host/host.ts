@@ -40,6 +40,7 @@ import { nodeEndpoint } from './endpoint.js';
 import { wakeDevice } from '../wake.js';
 import type { DeviceControl, DeviceWorkerData, WorkerMessage } from './protocol.js';
 import type { LiveDevice } from '../leaks.js';
+import type { Scheduler } from '../sched/scheduler.js';
 
 export interface AttachOptions {
   /** A label for reports (default: the kind). */
@@ -216,6 +217,14 @@ class Device implements DeviceHandle {
     const deadline = performance.now() + timeoutMs;
     const c = this.v.control;
     const irq = this.idx(DCB.IRQ);
+    const sched = this.host.sched;
+    if (sched?.inTask()) {
+      // Deterministic mode: the scheduler delivers the interrupt (or the timeout, in virtual time).
+      const raised = await sched.waitUntil(() => this.dead !== undefined || Atomics.load(c, irq) === 1, timeoutMs, `an interrupt from ${this.ref.kind}#${this.id}`);
+      if (this.dead) throw this.dead;
+      if (!raised) throw new DeviceError('timeout', `no interrupt within ${timeoutMs} ms (virtual time)`, this.ref);
+      return { count: Atomics.load(c, this.idx(DCB.IRQ_COUNT)) };
+    }
     for (;;) {
       // A dead device's line says nothing about it: after a detach the slot may belong to a newer
       // device, whose interrupt this handle must not take. So `dead` is checked first.
@@ -339,6 +348,8 @@ export class DeviceHost {
   private closed = false;
   /** Host-wide attachment serial: never reused, so a record names the attachment that made it. */
   private attachments = 0;
+  /** Deterministic mode's scheduler (set by the simulator), told of every device that attaches. */
+  sched: Scheduler | undefined;
   private readonly retired = new Map<number, Retired>();
   private readonly attachLog: Device[] = [];
 
@@ -407,6 +418,8 @@ export class DeviceHost {
    * device's microseconds. Polls; never blocks the main thread.
    */
   async quiesce(timeoutMs: number, stallMs = 250): Promise<void> {
+    // Deterministic mode: devices run only when sim.run() grants them, which ran them to rest.
+    if (this.sched) return;
     const c = this.v.control;
     const at = (d: Device, f: number) => Atomics.load(c, dcbIndex(this.v, d.id, f));
     const deadline = performance.now() + timeoutMs;
@@ -525,6 +538,7 @@ export class DeviceHost {
       throw e;
     }
     dev.remote = Comlink.wrap<DeviceControl>(nodeEndpoint(worker));
+    this.sched?.deviceAttached(dev);
     this.attachLog.push(dev);
     if (this.attachLog.length > HISTORY_KEPT) this.attachLog.shift();
     this.startWatchdog();
@@ -662,7 +676,8 @@ export class DeviceHost {
       const progress = Atomics.load(c, dcbIndex(this.v, d.id, DCB.PROGRESS));
       const served = Atomics.load(c, dcbIndex(this.v, d.id, DCB.DOORBELL_SERVED));
       const rung = Atomics.load(c, dcbIndex(this.v, d.id, DCB.DOORBELL_RUNG));
-      if (rung === served) {
+      // Deterministic mode: a device parked at a grant point waits for the scheduler, not hangs.
+      if (rung === served || (this.sched && (Atomics.load(c, dcbIndex(this.v, d.id, DCB.SCHED_TURN)) & 1) === 1)) {
         // Idle: nothing owed, no clock running.
         d.busySince = undefined;
         continue;

@@ -4,6 +4,7 @@
  * Types only.
  */
 
+import type { ScheduleRecord } from '../sched/scheduler.js';
 import type { DeviceFault, DeviceRef, Violation, ViolationCounts } from '../report.js';
 import type { TraceEvent, TraceStats } from '../trace.js';
 
@@ -57,4 +58,6 @@ export interface SimReport {
   };
   /** The trace window kept (the most recent events), in sequence order. */
   readonly trace: { readonly enabled: boolean; readonly stats: TraceStats; readonly events: readonly TraceEvent[] };
+  /** Deterministic mode only: the schedule (for replay) and the trace hash. */
+  readonly deterministic?: ScheduleRecord & { readonly traceHash: string };
 }
