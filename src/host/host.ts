@@ -41,6 +41,7 @@ import { wakeDevice } from '../wake.js';
 import type { DeviceControl, DeviceWorkerData, WorkerMessage } from './protocol.js';
 import type { LiveDevice } from '../leaks.js';
 import type { Scheduler } from '../sched/scheduler.js';
+import { SCHED_REASON } from '../sched/gate.js';
 
 export interface AttachOptions {
   /** A label for reports (default: the kind). */
@@ -261,8 +262,12 @@ class Device implements DeviceHandle {
   }
 
   async detach(options: { graceMs?: number } = {}): Promise<void> {
-    const graceMs = options.graceMs ?? 1000;
+    let graceMs = options.graceMs ?? 1000;
     if (!Number.isFinite(graceMs) || graceMs < 0) throw new RangeError(`graceMs must be a non-negative number, got ${String(graceMs)}`);
+    // Deterministic mode: a worker parked inside a command goes on only when granted, and nothing
+    // grants it during a detach — waiting out the grace period would only cost time. It is stopped
+    // where it is, as a detach stops a command that outlives its grace.
+    if (this.host.sched && this.parkedInsideCommand()) graceMs = 0;
     if (this.dead?.code === 'detached') return this.exited;
     if (!this.dead && graceMs > 0) {
       const deadline = performance.now() + graceMs;
@@ -276,6 +281,12 @@ class Device implements DeviceHandle {
     this.kill(new DeviceError('detached', 'the device was detached', this.ref));
     await this.exited;
     this.host.release(this);
+  }
+
+  /** Deterministic mode: parked at a grant point inside a command (not between commands). */
+  private parkedInsideCommand(): boolean {
+    const c = this.v.control;
+    return (Atomics.load(c, this.idx(DCB.SCHED_TURN)) & 1) === 1 && Atomics.load(c, this.idx(DCB.SCHED_REASON)) !== SCHED_REASON.IDLE;
   }
 
   /** Resolves once the loop has left RUNNING (STOPPED after close(), or FAULTED), or at `deadline`. */
