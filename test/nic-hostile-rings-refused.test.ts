@@ -20,6 +20,10 @@ async function rig() {
   const link = sim.createLink();
   const host = sim.openLink(link.b);
   const nic = new NicDriver(sim, await sim.attachDevice('nic', { name: 'hostile', link: link.a }), { ims: 0, rxBufSize: 1024 });
+  // Every doorbell of the set-up served before a case reprograms the ring: a command still running
+  // would read the ring registers half old, half new (seen once: TDBAL read before the case's
+  // write, TDLEN after it — a good ring of the new length, and a frame sent).
+  await nic.fence(sim);
   return { sim, nic, host };
 }
 
