@@ -273,7 +273,7 @@ export function checkReport(x: unknown, name: string): StressReport {
   const seeds = obj(c.seeds, 'config.seeds');
   count(seeds.first, 'config.seeds.first');
   count(seeds.last, 'config.seeds.last');
-  if (typeof c.pager !== 'string' || typeof c.memory !== 'number' || typeof c.expectInjected !== 'boolean') bad('config.pager, memory or expectInjected is missing');
+  if (typeof c.pager !== 'string' || typeof c.memory !== 'number' || typeof c.expectInjected !== 'boolean' || typeof c.deterministic !== 'boolean') bad('config.pager, memory, expectInjected or deterministic is missing');
   for (const i of list(c.inject, 'config.inject')) {
     const o = obj(i, 'config.inject[]');
     if (typeof o.kind !== 'string' || !(INJECTIONS as readonly string[]).includes(o.kind) || typeof o.rate !== 'number') bad('config.inject holds a bad entry');
@@ -323,12 +323,12 @@ export function checkReport(x: unknown, name: string): StressReport {
 
 /** The configuration as compared between shards: everything that decides a seed's run. */
 export function configKey(c: StressConfig): string {
-  return JSON.stringify({ devices: c.devices, kinds: c.kinds, transfers: c.transfers, seconds: c.seconds, seeds: c.seeds, pager: c.pager, memory: c.memory, inject: c.inject, expectInjected: c.expectInjected });
+  return JSON.stringify({ devices: c.devices, kinds: c.kinds, transfers: c.transfers, seconds: c.seconds, seeds: c.seeds, pager: c.pager, memory: c.memory, inject: c.inject, expectInjected: c.expectInjected, deterministic: c.deterministic });
 }
 
 /** The first field two configurations differ in, as "pager aggressive vs random". */
 export function configDifference(a: StressConfig, b: StressConfig): string {
-  for (const k of ['devices', 'kinds', 'transfers', 'seconds', 'seeds', 'pager', 'memory', 'inject', 'expectInjected'] as const) {
+  for (const k of ['devices', 'kinds', 'transfers', 'seconds', 'seeds', 'pager', 'memory', 'inject', 'expectInjected', 'deterministic'] as const) {
     const x = JSON.stringify(a[k]);
     const y = JSON.stringify(b[k]);
     if (x !== y) return `${k} ${x} vs ${y}`;
