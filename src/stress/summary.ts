@@ -1,7 +1,8 @@
 /**
  * The end-of-run summary (stdout) and the HTML summary page of a clean campaign: what ran, the
  * totals, violations by code, injected bugs detected / injected, faults, leaks, throughput, the
- * verdict, and every failing seed with the command that reproduces it.
+ * verdict, and every failing seed with the command that reproduces it (deterministic mode: the
+ * `dmasim replay` command of its report first, and the seeds' trace hashes).
  */
 
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -67,7 +68,9 @@ export function renderSummary(r: StressReport, color: boolean): string {
     for (const f of r.failures) {
       lines.push(`  seed ${f.seed}: ${f.reason}`);
       lines.push(`    ${paint('bold', f.replay ?? f.reproduce)}`);
-      if (f.replay) lines.push(`    (the same schedule again; or rerun it: ${f.reproduce})`);
+      // The replay reruns the recorded schedule and stops at the first violation; the stress
+      // command reruns the whole seed (deterministic: the same schedule too).
+      if (f.replay) lines.push(`    or the whole seed again: ${f.reproduce}`);
       if (f.html) lines.push(`    report: ${f.html}`);
     }
   }
