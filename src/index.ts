@@ -9,6 +9,8 @@ export type { Simulator, SimulatorOptions, DriverContext, PagerControl, Outstand
 export { DeterministicError } from './sched/scheduler.js';
 export type { DeterministicOptions, RunOutcome, ScheduleRecord, EntityInfo } from './sched/scheduler.js';
 export type { StrategySpec } from './sched/strategy.js';
+export { replay, firstViolation, REPLAY_FIELDS } from './sched/replay.js';
+export type { ReplayOptions, ReplayResult } from './sched/replay.js';
 export type { VmmServices } from './vmm/services.js';
 export type { VdmadServices, VdmadError, VdmadErrorCode, VdmadService } from './vmm/vdmad.js';
 export { SCATTER_LOCK } from './vmm/vdmad.js';

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `dmasim` command (package.json `bin`): `dmasim stress …` runs a stress campaign,
- * `dmasim merge …` merges its shard reports, `dmasim demo` narrates the DDK seed scenario
+ * `dmasim merge …` merges its shard reports, `dmasim replay REPORT.json` runs a deterministic run
+ * again to its first violation, `dmasim demo` narrates the DDK seed scenario
  * (`npm start`). Exit codes: 0 clean, 1 failed, 2 usage error.
  */
 
@@ -9,6 +10,7 @@ const USAGE = `usage: dmasim <command> [flags]
 
   stress   run a stress campaign (dmasim stress --help)
   merge    merge the shard reports of a campaign (dmasim merge --help)
+  replay   run a deterministic run's report again, to its first violation (dmasim replay --help)
   demo     the DDK seed scenario, narrated (npm start)`;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -18,6 +20,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./stress.js')).stressCommand(rest);
     case 'merge':
       return (await import('./merge.js')).mergeCommand(rest);
+    case 'replay':
+      return (await import('./replay.js')).replayCommand(rest);
     case 'demo':
       process.argv = [process.argv[0]!, process.argv[1]!, ...rest];
       await import('./demo.js');
@@ -31,7 +35,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     default:
-      process.stderr.write(`dmasim: unknown command "${command}" (stress, merge, demo)\n`);
+      process.stderr.write(`dmasim: unknown command "${command}" (stress, merge, replay, demo)\n`);
       return 2;
   }
 }

@@ -35,5 +35,7 @@ export async function stressCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(`report: ${run.json}\n`);
   }
   if (run.html) process.stdout.write(`html: ${run.html}\n`);
+  const kept = (report.seedRuns ?? []).filter((r) => r.report).length;
+  if (run.keepReports && kept > 0) process.stdout.write(`seed reports: ${kept} in ${run.reports} (npx dmasim replay ${run.reports}/seed-N.json)\n`);
   return report.result.exitCode;
 }

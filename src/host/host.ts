@@ -90,6 +90,15 @@ export interface DeviceHandle {
   /** Resolves when the interrupt line is raised; rejects with DeviceError on timeout or fault. */
   waitForInterrupt(options?: { timeoutMs?: number }): Promise<{ count: number }>;
   ackInterrupt(): void;
+  /**
+   * True when the device has served every doorbell rung so far and, in deterministic
+   * mode, stands at its idle grant point, between units of work: a control request (stats, reset)
+   * is then answered at once. It only reads shared words, so it is a `sim.waitUntil` condition —
+   * in deterministic mode a control request made while the device is inside a command would wait
+   * for grants that cannot come during the task's step. Also true once the device is detached or
+   * faulted (it never throws): nothing more will happen, and a request rejects with the reason.
+   */
+  idle(): boolean;
   stats(): Promise<Record<string, number>>;
   reset(): Promise<void>;
   /**
@@ -246,6 +255,15 @@ class Device implements DeviceHandle {
     const t = this.host.trace;
     if (t.on) t.emit(IRQ_ACK, this.attachment);
     Atomics.store(this.v.control, this.idx(DCB.IRQ), 0);
+  }
+
+  idle(): boolean {
+    if (this.dead) return true;
+    const c = this.v.control;
+    if (Atomics.load(c, this.idx(DCB.DOORBELL_RUNG)) !== Atomics.load(c, this.idx(DCB.DOORBELL_SERVED))) return false;
+    if (!this.host.sched) return true;
+    // Parked (TURN odd) at the loop's grant point; REASON is stored before the TURN add (gate.ts).
+    return (Atomics.load(c, this.idx(DCB.SCHED_TURN)) & 1) === 1 && Atomics.load(c, this.idx(DCB.SCHED_REASON)) === SCHED_REASON.IDLE;
   }
 
   stats(): Promise<Record<string, number>> {

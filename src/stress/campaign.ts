@@ -49,7 +49,7 @@ export async function runCampaign(o: CampaignOptions): Promise<StressReport> {
     line?.seedDone(r.transfers, r.violationCounts.total);
   };
   const tasks = (function* (): Generator<Omit<SeedTask, 'slot'>> {
-    for (const seed of shardSeeds(config, shard)) yield { config, seed, progress: live, htmlDir, lowestFailing };
+    for (const seed of shardSeeds(config, shard)) yield { config, seed, progress: live, htmlDir, lowestFailing, ...(config.deterministic ? { reportDir: o.run.reports, keepReports: o.run.keepReports } : {}) };
   })();
   line?.start();
   try {

@@ -28,6 +28,12 @@ export interface StressConfig {
   readonly inject: readonly { readonly kind: Injection; readonly rate: number }[];
   /** Records of injected, detected bugs do not fail the run. */
   readonly expectInjected: boolean;
+  /**
+   * Each seed runs in deterministic mode: its driver tasks and device steps under the seeded
+   * scheduler, so the seed decides the interleaving too (same trace hash on every run), and its
+   * report replays with `dmasim replay`. Budgets are transfers only.
+   */
+  readonly deterministic: boolean;
 }
 
 export interface Shard {
@@ -42,11 +48,16 @@ export interface StressRun {
   readonly jobs: number;
   readonly json: string | null;
   readonly html: string | null;
+  /** Where seed reports (seed-N.json, deterministic mode) are written. */
+  readonly reports: string;
+  /** Keep every seed's report, not only the failing seeds' (deterministic mode). */
+  readonly keepReports: boolean;
   readonly help: boolean;
 }
 
 export const DEFAULT_TRANSFERS = 200;
 export const DEFAULT_MEMORY = 16 << 20;
+export const DEFAULT_REPORTS = 'dmasim-stress-reports';
 const MAX_DEVICES = 64;
 const MAX_JOBS = 64;
 const MAX_SECONDS = 7 * 24 * 3600;
@@ -68,6 +79,12 @@ simulated devices, seed by seed, and judges every violation, lost byte, fault an
   --inject KIND:RATE   inject a driver bug into a RATE share of the transfers (0 … 1), repeatable:
                        ${INJECTIONS.join(', ')}
   --expect-injected    records of injected bugs that were detected do not fail the run
+  --deterministic      run each seed under the seeded scheduler: the seed fixes the interleaving of
+                       every driver and device step (same trace hash every run); a failing seed's
+                       JSON report is written to --reports, to run again by dmasim replay FILE
+  --reports DIR        where --deterministic writes seed reports, seed-N.json (default ${DEFAULT_REPORTS})
+  --keep-reports       write every seed's report, not only the failing seeds' (to replay an
+                       injected, expected violation)
   --jobs N             seeds run in parallel on this machine (default 1)
   --shard I/N          run the I-th of N disjoint parts of the seed range
   --json FILE          write the report (schema/stress.schema.json)
@@ -96,6 +113,9 @@ export function parseStressArgs(argv: readonly string[]): StressRun {
         memory: { type: 'string' },
         inject: { type: 'string', multiple: true },
         'expect-injected': { type: 'boolean' },
+        deterministic: { type: 'boolean' },
+        reports: { type: 'string' },
+        'keep-reports': { type: 'boolean' },
         jobs: { type: 'string' },
         shard: { type: 'string' },
         json: { type: 'string' },
@@ -116,6 +136,9 @@ export function parseStressArgs(argv: readonly string[]): StressRun {
     if (n > max) throw new UsageError(`--devices ${devices} gives ${name} ${n} devices; it can have at most ${max} in one simulator`);
   }
   if (str('transfers') !== undefined && str('seconds') !== undefined) throw new UsageError('pass --transfers or --seconds, not both');
+  const deterministic = values.deterministic === true;
+  if (deterministic && str('seconds') !== undefined) throw new UsageError('--seconds cannot be used with --deterministic: a time budget is the host clock; give --transfers');
+  if (!deterministic && (str('reports') !== undefined || values['keep-reports'] === true)) throw new UsageError(`${str('reports') !== undefined ? '--reports' : '--keep-reports'} needs --deterministic (only a deterministic seed's report replays)`);
   const seconds = str('seconds') === undefined ? null : positive('--seconds', str('seconds')!, MAX_SECONDS);
   const transfers = seconds !== null ? null : str('transfers') === undefined ? DEFAULT_TRANSFERS : int('--transfers', str('transfers')!, 1, 1e9);
   if (str('seed') !== undefined && str('seeds') !== undefined) throw new UsageError('pass --seed or --seeds, not both');
@@ -132,12 +155,15 @@ export function parseStressArgs(argv: readonly string[]): StressRun {
   const jobs = str('jobs') === undefined ? 1 : int('--jobs', str('jobs')!, 1, MAX_JOBS);
   const shard = str('shard') === undefined ? { index: 1, count: 1 } : parseShard(str('shard')!);
   for (const k of ['json', 'html'] as const) if (str(k) === '') throw new UsageError(`--${k} needs a file name`);
+  if (str('reports') === '') throw new UsageError('--reports needs a directory name');
   return {
-    config: { devices, kinds, transfers, seconds, seeds, pager, memory, inject, expectInjected: values['expect-injected'] === true },
+    config: { devices, kinds, transfers, seconds, seeds, pager, memory, inject, expectInjected: values['expect-injected'] === true, deterministic },
     shard,
     jobs,
     json: str('json') ?? null,
     html: str('html') ?? null,
+    reports: str('reports') ?? DEFAULT_REPORTS,
+    keepReports: values['keep-reports'] === true,
     help: values.help === true,
   };
 }
@@ -258,6 +284,7 @@ export function reproduceCommand(c: StressConfig, seed: number, transfers?: numb
   parts.push(`--devices ${c.devices}`, `--kinds ${c.kinds.join(',')}`, `--pager ${c.pager}`, `--memory ${c.memory}`);
   for (const i of c.inject) parts.push(`--inject ${i.kind}:${i.rate}`);
   if (c.expectInjected) parts.push('--expect-injected');
+  if (c.deterministic) parts.push('--deterministic');
   return parts.join(' ');
 }
 

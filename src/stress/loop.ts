@@ -12,14 +12,20 @@
  * finish its transfer in flight, and keeps the token until its own transfer has finished. Nothing
  * else moves a frame between its programming and its device's accesses, so the codes it gets are
  * the seed's, not the scheduler's.
+ *
+ * Over a deterministic simulator (`createSimulator({ deterministic })`) the tasks run under
+ * `sim.run()`, and every wait that another task or a device ends is a scheduler wait: the turn
+ * token (Turns), a device's interrupt (its own), a control request (`KindEnv.control`: first until
+ * the device is idle). The budget is then transfers only — a time budget is the host's clock.
  */
 
-import { DeviceError, PAGECONTIG, PAGEFIXED, PAGEUSEALIGN, PG_SYS, type DeviceHandle, type DriverContext, type Leak, type Simulator, type Violation } from '../index.js';
+import { DeterministicError, DeviceError, PAGECONTIG, PAGEFIXED, PAGEUSEALIGN, PG_SYS, type DeviceHandle, type DriverContext, type Leak, type Simulator, type Violation } from '../index.js';
 import { Prng } from '../prng.js';
 import { INJECTION_INFO, INJECTIONS, type Injection } from './inject.js';
 import { KINDS } from './kinds/index.js';
 import { KindError, PAGE, physOf } from './kinds/common.js';
 import type { KindEnv, KindInstance, StressKind } from './kinds/types.js';
+import type { RunOutcome } from '../sched/scheduler.js';
 import { Turns } from './turns.js';
 
 export interface LoopConfig {
@@ -146,6 +152,9 @@ class CountedDevice implements DeviceHandle {
   ackInterrupt(): void {
     this.inner.ackInterrupt();
   }
+  idle(): boolean {
+    return this.inner.idle();
+  }
   stats(): Promise<Record<string, number>> {
     return this.inner.stats();
   }
@@ -184,6 +193,8 @@ export class StressLoop {
   private readonly maxRecords: number;
   private readonly touches: boolean;
   private readonly passes: boolean;
+  /** The simulator is deterministic: the tasks run under its scheduler. */
+  readonly deterministic: boolean;
   // Totals.
   transfers = 0;
   injectedTransfers = 0;
@@ -214,6 +225,7 @@ export class StressLoop {
     this.maxRecords = cfg.maxRecords ?? 1000;
     this.touches = cfg.touches ?? true;
     this.passes = cfg.passes ?? sim.pager.policy !== 'off';
+    this.deterministic = sim.schedule() !== null;
     // Canonical order, whatever order the flags came in: the draws do not depend on it.
     let upTo = 0;
     for (const kind of INJECTIONS) {
@@ -272,6 +284,8 @@ export class StressLoop {
           return dev;
         },
         wait: (fn) => this.wait(d, fn),
+        control: (request) => this.control(d, request),
+        deterministic: this.deterministic,
         timeoutMs: this.timeoutMs,
         guard: slot.guard,
         foreign: foreignOf(d),
@@ -296,13 +310,33 @@ export class StressLoop {
     return this.slots.map((s) => ({ label: s.label, kind: s.kind.name }));
   }
 
-  /** Runs transfers until the budget is spent (or a task failed); every task has finished on return. */
-  async run(budget: Budget): Promise<void> {
+  /**
+   * Runs transfers until the budget is spent (or a task failed); every task has finished on return,
+   * except after a deterministic run that stopped at its first violation (outcome 'violation':
+   * the tasks were abandoned where they stood). A deadlock or step limit of the scheduler is an
+   * error of the seed (`finish().errors`), outcome 'deadlock' / 'step-limit'.
+   */
+  async run(budget: Budget): Promise<RunOutcome> {
+    if (this.deterministic && !('transfers' in budget)) throw new KindError('a deterministic stress loop takes a budget of transfers: a time budget is the host clock, not the schedule');
     this.limit = 'transfers' in budget ? { transfers: this.started + budget.transfers } : budget;
-    this.turns = new Turns(this.slots.length);
+    const sim = this.sim;
+    this.turns = new Turns(this.slots.length, this.deterministic ? (cond) => sim.waitUntil(cond, { timeoutMs: Infinity, what: 'its turn' }) : undefined);
     this.exclusive = -1;
-    await Promise.all(this.slots.map((_, d) => this.task(d)));
+    let outcome: RunOutcome = 'done';
+    if (this.deterministic) {
+      // Named by their device labels: the schedule's entities (and a replay's report) say whose step it was.
+      const tasks = this.slots.map((s, d) => Object.defineProperty(() => this.task(d), 'name', { value: s.label }));
+      try {
+        outcome = await sim.run(...tasks);
+      } catch (e) {
+        if (!(e instanceof DeterministicError)) throw e;
+        this.stopping = true;
+        this.errors.push(`deterministic run: ${e.message}`);
+        outcome = /maxSteps/.test(e.message) ? 'step-limit' : 'deadlock';
+      }
+    } else await Promise.all(this.slots.map((_, d) => this.task(d)));
     this.collect();
+    return outcome;
   }
 
   /** True once a task stopped on an error: the seed is over. */
@@ -353,6 +387,24 @@ export class StressLoop {
     } finally {
       await this.turns.acquire(d);
     }
+  }
+
+  /**
+   * KindEnv.control: a control request (stats, reset) of task `d`'s device, answered after every
+   * doorbell rung before it. Free running the device loop orders it so; in deterministic mode the
+   * task first waits (a scheduler wait) until the device is idle, where a request is answered at
+   * once — inside a command it would wait for grants that cannot come during the task's step.
+   */
+  private control<T>(d: number, request: () => Promise<T>): Promise<T> {
+    if (!this.deterministic) return this.wait(d, request);
+    const slot = this.slots[d]!;
+    const dev = slot.device!;
+    return this.wait(d, async () => {
+      if (!(await this.sim.waitUntil(() => dev.idle(), { timeoutMs: this.timeoutMs, what: `${slot.label} between commands` }))) {
+        throw new DeviceError('timeout', `still inside a command after ${this.timeoutMs} ms (virtual time)`, { kind: dev.kind, id: dev.id, attachment: dev.attachment, name: dev.name });
+      }
+      return request();
+    });
   }
 
   /** The next transfer for task `d`, or null when the budget is spent. Called with the token held. */

@@ -18,7 +18,7 @@ export const STRESS_SCHEMA_VERSION = 1;
 export const REPORT_KIND = 'dmasim-stress';
 
 /** Bounds on the lists a report carries in full (totals stay exact). */
-export const KEEP = { violations: 100, faults: 50, leaks: 50, failures: 1000 } as const;
+export const KEEP = { violations: 100, faults: 50, leaks: 50, failures: 1000, seedRuns: 1000 } as const;
 
 export interface StressResult {
   readonly verdict: 'pass' | 'fail';
@@ -51,6 +51,19 @@ export interface SeedFailure {
   readonly reasons: readonly string[];
   readonly reproduce: string;
   readonly html?: string;
+  /** Deterministic mode: `npx dmasim replay <report>`, which reruns this very schedule. */
+  readonly replay?: string;
+  /** Deterministic mode: the seed's simulator report (with its decisions). */
+  readonly report?: string;
+  readonly traceHash?: string;
+}
+
+/** Deterministic mode: one seed's run, by its trace hash. */
+export interface SeedRun {
+  readonly seed: number;
+  readonly traceHash: string;
+  readonly steps: number;
+  readonly report?: string;
 }
 
 export interface StressReport {
@@ -70,6 +83,9 @@ export interface StressReport {
   readonly result: StressResult;
   readonly failures: readonly SeedFailure[];
   readonly failuresOmitted: number;
+  /** Deterministic mode: every seed's trace hash (the first KEEP.seedRuns by seed). */
+  readonly seedRuns?: readonly SeedRun[];
+  readonly seedRunsOmitted?: number;
 }
 
 /** Sums seed results as they come (any order); `finish` makes the result. */
@@ -95,6 +111,8 @@ export class Totals {
   teardownMs = 0;
   readonly failures: SeedFailure[] = [];
   failuresOmitted = 0;
+  readonly seedRuns: SeedRun[] = [];
+  seedRunsOmitted = 0;
 
   constructor(private readonly config: StressConfig) {
     for (const i of config.inject) this.injected[i.kind] = { injected: 0, detected: 0, skipped: 0 };
@@ -136,6 +154,10 @@ export class Totals {
     this.seedMs += r.timings.runMs;
     this.setupMs += r.timings.setupMs;
     this.teardownMs += r.timings.teardownMs;
+    if (r.traceHash !== undefined) {
+      const run: SeedRun = { seed: r.seed, traceHash: r.traceHash, steps: r.steps ?? 0, ...(r.report ? { report: r.report } : {}) };
+      this.keep(this.seedRuns, [run], KEEP.seedRuns, (n) => (this.seedRunsOmitted += n));
+    }
     if (r.reasons.length > 0) {
       this.failed++;
       const f: SeedFailure = {
@@ -144,6 +166,8 @@ export class Totals {
         reasons: r.reasons,
         reproduce: reproduceCommand(this.config, r.seed, r.transfers),
         ...(r.html ? { html: r.html } : {}),
+        ...(r.report ? { replay: replayCommand(r.report), report: r.report } : {}),
+        ...(r.traceHash !== undefined ? { traceHash: r.traceHash } : {}),
       };
       this.keep(this.failures, [f], KEEP.failures, (n) => (this.failuresOmitted += n));
     }
@@ -181,6 +205,8 @@ export class Totals {
     this.teardownMs += r.timings.teardownMs;
     this.failuresOmitted += x.failuresOmitted;
     this.keep(this.failures, x.failures, KEEP.failures, (n) => (this.failuresOmitted += n));
+    this.seedRunsOmitted += x.seedRunsOmitted ?? 0;
+    this.keep(this.seedRuns, x.seedRuns ?? [], KEEP.seedRuns, (n) => (this.seedRunsOmitted += n));
   }
 
   private keep<T>(into: T[], items: readonly T[], max: number, omitted: (n: number) => void): void {
@@ -194,6 +220,7 @@ export class Totals {
     const failed = this.failed > 0;
     const bySeed = <T extends { seed: number }>(a: T, b: T) => a.seed - b.seed;
     this.failures.sort(bySeed);
+    this.seedRuns.sort(bySeed);
     return {
       verdict: failed ? 'fail' : 'pass',
       exitCode: failed ? 1 : 0,
@@ -242,7 +269,13 @@ export function makeReport(o: { config: StressConfig; shards: { count: number; i
     result,
     failures: o.totals.failures,
     failuresOmitted: o.totals.failuresOmitted,
+    ...(o.config.deterministic ? { seedRuns: o.totals.seedRuns, seedRunsOmitted: o.totals.seedRunsOmitted } : {}),
   };
+}
+
+/** The command that replays a deterministic seed from its report file. */
+export function replayCommand(file: string): string {
+  return `npx dmasim replay ${/^[\w./@:+-]+$/.test(file) ? file : JSON.stringify(file)}`;
 }
 
 /** A report `merge` refuses, with the one line that says why. */
@@ -273,7 +306,7 @@ export function checkReport(x: unknown, name: string): StressReport {
   const seeds = obj(c.seeds, 'config.seeds');
   count(seeds.first, 'config.seeds.first');
   count(seeds.last, 'config.seeds.last');
-  if (typeof c.pager !== 'string' || typeof c.memory !== 'number' || typeof c.expectInjected !== 'boolean') bad('config.pager, memory or expectInjected is missing');
+  if (typeof c.pager !== 'string' || typeof c.memory !== 'number' || typeof c.expectInjected !== 'boolean' || typeof c.deterministic !== 'boolean') bad('config.pager, memory, expectInjected or deterministic is missing');
   for (const i of list(c.inject, 'config.inject')) {
     const o = obj(i, 'config.inject[]');
     if (typeof o.kind !== 'string' || !(INJECTIONS as readonly string[]).includes(o.kind) || typeof o.rate !== 'number') bad('config.inject holds a bad entry');
@@ -323,12 +356,12 @@ export function checkReport(x: unknown, name: string): StressReport {
 
 /** The configuration as compared between shards: everything that decides a seed's run. */
 export function configKey(c: StressConfig): string {
-  return JSON.stringify({ devices: c.devices, kinds: c.kinds, transfers: c.transfers, seconds: c.seconds, seeds: c.seeds, pager: c.pager, memory: c.memory, inject: c.inject, expectInjected: c.expectInjected });
+  return JSON.stringify({ devices: c.devices, kinds: c.kinds, transfers: c.transfers, seconds: c.seconds, seeds: c.seeds, pager: c.pager, memory: c.memory, inject: c.inject, expectInjected: c.expectInjected, deterministic: c.deterministic });
 }
 
 /** The first field two configurations differ in, as "pager aggressive vs random". */
 export function configDifference(a: StressConfig, b: StressConfig): string {
-  for (const k of ['devices', 'kinds', 'transfers', 'seconds', 'seeds', 'pager', 'memory', 'inject', 'expectInjected'] as const) {
+  for (const k of ['devices', 'kinds', 'transfers', 'seconds', 'seeds', 'pager', 'memory', 'inject', 'expectInjected', 'deterministic'] as const) {
     const x = JSON.stringify(a[k]);
     const y = JSON.stringify(b[k]);
     if (x !== y) return `${k} ${x} vs ${y}`;

@@ -4,10 +4,12 @@
  * returns plain data only. Never throws: whatever goes wrong becomes a reason the seed failed.
  */
 
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSimulator, type DeviceFault, type Leak, type Simulator, type ViolationCode } from '../index.js';
+import { createSimulator, type DeviceFault, type Leak, type Simulator, type SimulatorOptions, type ViolationCode } from '../index.js';
+import type { DeterministicOptions } from '../sched/scheduler.js';
 import type { Injection } from './inject.js';
-import { StressLoop, type InjectedCount, type JudgedViolation, type LostTransfer } from './loop.js';
+import { StressLoop, type InjectedCount, type JudgedViolation, type LoopConfig, type LostTransfer } from './loop.js';
 import type { StressConfig } from './config.js';
 
 export interface SeedTask {
@@ -20,6 +22,9 @@ export interface SeedTask {
   readonly htmlDir?: string | null;
   /** The lowest failing seed known so far (index 0), shared between jobs: higher seeds skip their HTML. */
   readonly lowestFailing?: Float64Array | undefined;
+  /** Deterministic mode: where a failing seed (every seed, with `keepReports`) writes `seed-N.json`. */
+  readonly reportDir?: string | null;
+  readonly keepReports?: boolean;
 }
 
 export interface SeedResult {
@@ -40,10 +45,40 @@ export interface SeedResult {
   readonly reasons: readonly string[];
   /** The HTML report written for it, if any. */
   readonly html?: string;
+  /** Deterministic mode: the trace hash of the run (same seed and config → same hash). */
+  readonly traceHash?: string;
+  /** Deterministic mode: scheduler steps taken. */
+  readonly steps?: number;
+  /** Deterministic mode: the simulator's JSON report written for it (`dmasim replay` takes it). */
+  readonly report?: string;
 }
+
+/** A stress seed as a deterministic scenario reference (SimReport.deterministic.scenario.stress). */
+export type StressScenarioConfig = StressConfig & { readonly seed: number };
 
 /** The simulator keeps this many records in full (the loop stops injecting DMA bugs before). */
 const MAX_RECORDS = 4096;
+/**
+ * Deterministic mode: scheduler steps a seed may take, per transfer. A transfer takes tens to a few
+ * hundred steps (an access per descriptor, a step per frame, the waits); far more is a livelock.
+ */
+const STEPS_PER_TRANSFER = 20_000;
+
+/** The simulator options of a seed (a replay of it builds the same simulator). */
+export function seedSimOptions(c: StressConfig): Omit<SimulatorOptions, 'seed' | 'deterministic'> {
+  return { memory: c.memory, pager: c.pager, maxRecords: MAX_RECORDS, maxDevices: Math.max(16, c.devices), maxDrivers: c.devices + 2 };
+}
+
+/** The deterministic options of a seed: the scenario reference its report carries, its step bound. */
+export function seedDeterministic(c: StressConfig, seed: number): DeterministicOptions {
+  const ref: StressScenarioConfig = { ...c, seed };
+  return { scenario: { stress: ref }, maxSteps: Math.max(2_000_000, (c.transfers ?? 0) * STEPS_PER_TRANSFER) };
+}
+
+/** The stress loop's configuration of a seed. */
+export function seedLoopConfig(c: StressConfig, seed: number): LoopConfig {
+  return { devices: c.devices, kinds: c.kinds, inject: c.inject, seed, maxRecords: MAX_RECORDS };
+}
 
 export async function runSeed(task: SeedTask): Promise<SeedResult> {
   const { config: c, seed } = task;
@@ -60,15 +95,11 @@ export async function runSeed(task: SeedTask): Promise<SeedResult> {
   let byCode: Partial<Record<ViolationCode, number>> = {};
   let total = 0;
   try {
-    sim = await createSimulator({ seed, memory: c.memory, pager: c.pager, maxRecords: MAX_RECORDS, maxDevices: Math.max(16, c.devices), maxDrivers: c.devices + 2 });
+    sim = await createSimulator({ ...seedSimOptions(c), seed, ...(c.deterministic ? { deterministic: seedDeterministic(c, seed) } : {}) });
     const slot = task.slot ?? 0;
     const progress = task.progress;
     loop = await StressLoop.create(sim, {
-      devices: c.devices,
-      kinds: c.kinds,
-      inject: c.inject,
-      seed,
-      maxRecords: MAX_RECORDS,
+      ...seedLoopConfig(c, seed),
       ...(progress
         ? {
             onTransfer: (l: StressLoop) => {
@@ -108,6 +139,21 @@ export async function runSeed(task: SeedTask): Promise<SeedResult> {
   } catch {
     // Closing ends the workers; a failure here changes nothing the report says.
   }
+  let det: { traceHash: string; steps: number; report?: string } | undefined;
+  if (sim && c.deterministic) {
+    const r = sim.report();
+    det = { traceHash: r.deterministic!.traceHash, steps: r.deterministic!.steps };
+    if (task.reportDir && (reasons.length > 0 || task.keepReports)) {
+      const file = join(task.reportDir, `seed-${seed}.json`);
+      try {
+        await mkdir(task.reportDir, { recursive: true });
+        await writeFile(file, `${JSON.stringify(r)}\n`);
+        det.report = file;
+      } catch (e) {
+        reasons.push(`could not write its JSON report: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
   return {
     seed,
     transfers: o?.transfers ?? loop?.transfers ?? 0,
@@ -124,6 +170,7 @@ export async function runSeed(task: SeedTask): Promise<SeedResult> {
     timings: { setupMs: round(setupMs), runMs: round(runMs), teardownMs: round(performance.now() - tFinish) },
     reasons,
     ...(html ? { html } : {}),
+    ...(det ?? {}),
   };
 }
 

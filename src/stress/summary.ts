@@ -1,7 +1,8 @@
 /**
  * The end-of-run summary (stdout) and the HTML summary page of a clean campaign: what ran, the
  * totals, violations by code, injected bugs detected / injected, faults, leaks, throughput, the
- * verdict, and every failing seed with the command that reproduces it.
+ * verdict, and every failing seed with the command that reproduces it (deterministic mode: the
+ * `dmasim replay` command of its report first, and the seeds' trace hashes).
  */
 
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -27,7 +28,7 @@ export function describeRun(r: StressReport): string {
   const shards = r.shards.count > 1 ? ` (shard${r.shards.indices.length > 1 ? 's' : ''} ${r.shards.indices.join(',')}/${r.shards.count}: ${r.seeds.count} seeds)` : ` (${r.seeds.count} seed${r.seeds.count === 1 ? '' : 's'})`;
   const perKind = c.kinds.map((k) => `${k} ×${Math.floor(c.devices / c.kinds.length) + (c.kinds.indexOf(k) < c.devices % c.kinds.length ? 1 : 0)}`).join(', ');
   const budget = c.transfers !== null ? `${c.transfers} transfers per seed` : `${c.seconds} s per seed`;
-  return `${range}${shards}, ${c.devices} devices (${perKind}), ${budget}, pager ${c.pager}, ${c.memory / MiB} MiB${c.inject.length ? `, inject ${c.inject.map((i) => `${i.kind}:${i.rate}`).join(' ')}` : ''}`;
+  return `${range}${shards}${c.deterministic ? ', deterministic' : ''}, ${c.devices} devices (${perKind}), ${budget}, pager ${c.pager}, ${c.memory / MiB} MiB${c.inject.length ? `, inject ${c.inject.map((i) => `${i.kind}:${i.rate}`).join(' ')}` : ''}`;
 }
 
 /** The summary as text lines; `color` decides whether styleText colours them. */
@@ -58,6 +59,7 @@ export function renderSummary(r: StressReport, color: boolean): string {
   rows.push(['throughput', `${res.pagesPerSecond} pages/s per simulator, ${res.wallPagesPerSecond} pages/s wall${r.jobs > 1 ? ` (${r.jobs} jobs)` : ''}`]);
   rows.push(['time', `${(t.wallMs / 1000).toFixed(1)} s wall; seeds ran ${(t.seedMs / 1000).toFixed(1)} s, set-up ${(t.setupMs / 1000).toFixed(1)} s, tear-down ${(t.teardownMs / 1000).toFixed(1)} s`]);
   const verdict = res.verdict === 'pass' ? paint('green', 'PASS') : paint('red', `FAIL: ${r.seeds.failed} of ${r.seeds.count} seeds failed`);
+  if (r.seedRuns) rows.push(['trace hashes', traceHashes(r)]);
   rows.push(['result', verdict]);
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = [`dmasim stress: ${describeRun(r)}`, ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`)];
@@ -65,11 +67,22 @@ export function renderSummary(r: StressReport, color: boolean): string {
     lines.push('', `failing seeds${r.failuresOmitted ? ` (first ${r.failures.length}; ${r.failuresOmitted} more in the JSON's counts)` : ''}:`);
     for (const f of r.failures) {
       lines.push(`  seed ${f.seed}: ${f.reason}`);
-      lines.push(`    ${paint('bold', f.reproduce)}`);
+      lines.push(`    ${paint('bold', f.replay ?? f.reproduce)}`);
+      // The replay reruns the recorded schedule and stops at the first violation; the stress
+      // command reruns the whole seed (deterministic: the same schedule too).
+      if (f.replay) lines.push(`    or the whole seed again: ${f.reproduce}`);
       if (f.html) lines.push(`    report: ${f.html}`);
     }
   }
   return lines.join('\n');
+}
+
+/** "seed 5 8cb5ff78 (256 steps)"; a few seeds by hash; more: where they are. */
+function traceHashes(r: StressReport): string {
+  const runs = r.seedRuns ?? [];
+  if (runs.length === 1) return `seed ${runs[0]!.seed} ${runs[0]!.traceHash} (${runs[0]!.steps} steps, deterministic)`;
+  const shown = runs.slice(0, 8).map((x) => `${x.seed}:${x.traceHash}`).join(' ');
+  return `${shown}${runs.length > 8 || r.seedRunsOmitted ? ` … (${runs.length + (r.seedRunsOmitted ?? 0)} seeds: the JSON report lists them)` : ''}`;
 }
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -6,6 +6,10 @@
  * every driver happens in an order that depends on the seed alone — not on which worker thread
  * was faster — and a seed's totals (transfers, bytes, violation codes) are the same on every run,
  * in any job or shard.
+ *
+ * In deterministic mode the token is the same, but a task waits for it through the scheduler
+ * (`waitFor`: a `sim.waitUntil` on the holder): a promise resolved by another task is not a
+ * scheduler wait, and the scheduler would take the waiting task's step for one that never ends.
  */
 
 export class Turns {
@@ -13,7 +17,11 @@ export class Turns {
   private readonly waiting: ((() => void) | undefined)[];
   private readonly finished: boolean[];
 
-  constructor(private readonly n: number) {
+  constructor(
+    private readonly n: number,
+    /** Deterministic mode: a scheduler wait until `cond()` holds. */
+    private readonly waitFor?: (cond: () => boolean) => Promise<unknown>,
+  ) {
     this.waiting = new Array<(() => void) | undefined>(n).fill(undefined);
     this.finished = new Array<boolean>(n).fill(false);
   }
@@ -21,6 +29,7 @@ export class Turns {
   /** Resolves when task `i` holds the token (at once if it does). */
   acquire(i: number): Promise<void> {
     if (this.holder === i) return Promise.resolve();
+    if (this.waitFor) return this.waitFor(() => this.holder === i).then(() => undefined);
     return new Promise((resolve) => {
       this.waiting[i] = resolve;
     });

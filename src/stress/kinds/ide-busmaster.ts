@@ -129,7 +129,7 @@ class IdeDriver implements KindInstance {
    * under the previous transfer's command number.
    */
   private async settle(): Promise<void> {
-    await this.env.wait(() => this.device.stats());
+    await this.env.control(() => this.device.stats());
   }
 
   /** A command whose sectors go through the driver's own buffer (every transfer but two injections). */

@@ -473,12 +473,14 @@ class NicDriver implements KindInstance {
   private until(done: () => boolean): Promise<void> {
     const dev = this.device;
     const timeoutMs = this.env.timeoutMs;
+    // Deterministic mode: no host clock (every wait gets the whole timeout, in virtual time).
+    const clock = this.env.deterministic ? null : performance;
     return this.env.wait(async () => {
-      const deadline = performance.now() + timeoutMs;
+      const deadline = clock ? clock.now() + timeoutMs : 0;
       for (;;) {
         dev.ackInterrupt();
         if (done()) return;
-        await dev.waitForInterrupt({ timeoutMs: Math.max(1, deadline - performance.now()) });
+        await dev.waitForInterrupt({ timeoutMs: clock ? Math.max(1, deadline - clock.now()) : timeoutMs });
       }
     });
   }
@@ -488,7 +490,7 @@ class NicDriver implements KindInstance {
    * answered by the device loop only between commands, after every doorbell rung before it.
    */
   private async settle(): Promise<void> {
-    await this.env.wait(() => this.device.stats());
+    await this.env.control(() => this.device.stats());
   }
 
   /**
@@ -496,7 +498,7 @@ class NicDriver implements KindInstance {
    * every receive buffer (after the reset the device owns none), program the rings again, settle.
    */
   private async reinit(): Promise<void> {
-    await this.env.wait(() => this.device.reset());
+    await this.env.control(() => this.device.reset());
     for (let i = this.rxClean; i !== this.rxTail; i = (i + 1) % this.rxCount) {
       const s = this.slots[i]!;
       if (s.locked) this.locks.unlock((this.rx >>> 12) + i, 1);

@@ -6,7 +6,7 @@
  *
  * Rules a kind driver keeps, so that a seed reproduces its run and nothing is lost silently:
  *  - every random choice comes from `spec.rng` (a transfer) or `env.rng` (set-up);
- *  - during a transfer, the only awaits are `env.wait(…)` (the loop's turn gate: the main-thread
+ *  - during a transfer, the only awaits are `env.wait(…)` / `env.control(…)` (the loop's turn gate: the main-thread
  *    steps of all drivers then happen in an order fixed by the seed, whatever the threads do);
  *  - every physical address it programs comes from `_CopyPageTable` (or `env.guard` /
  *    `env.foreign`, which the loop set up), every lock is undone by the end of the transfer (or
@@ -65,6 +65,16 @@ export interface KindEnv {
    * their turns while it is pending, and resolves once it has and this driver's turn has come again.
    */
   wait<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * A control request of this driver's device (`() => dev.stats()`, `() => dev.reset()`) through the
+   * turn gate, answered once the device has served every doorbell rung before it (a settle point).
+   */
+  control<T>(request: () => Promise<T>): Promise<T>;
+  /**
+   * The simulator is deterministic: waits are the scheduler's and time is virtual, so a kind never
+   * measures a deadline on the host's clock (each wait gets the whole timeout instead).
+   */
+  readonly deterministic: boolean;
   /** How long a transfer's interrupt may take before the device counts as hung. */
   readonly timeoutMs: number;
   /**
