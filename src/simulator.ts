@@ -267,7 +267,16 @@ class SimulatorImpl implements Simulator {
     core.observer = this.sink;
     if (opts.deterministic) {
       const d = opts.deterministic === true ? {} : opts.deterministic;
-      const sched = new Scheduler(shared, seed, d, { drain: () => this.sink.drain(), violations: () => this.sink.counts().total });
+      // After every step: the step's records made (and stamped with it), and its events out of the
+      // device rings — a step makes a few events, so no ring can overflow between two drains and
+      // the trace (its hash) never depends on when a timer happened to drain it.
+      const sched = new Scheduler(shared, seed, d, {
+        drain: () => {
+          this.sink.drain();
+          traceReader.drain();
+        },
+        violations: () => this.sink.counts().total,
+      });
       this.sched = sched;
       this.host.sched = sched;
       this.sink.stepOf = () => sched.step;
