@@ -425,7 +425,7 @@ export function renderViolation(v: Violation): string {
   const bar = '='.repeat(78);
   const lines: string[] = [bar];
   const who = v.device ? `${v.device.kind}#${v.device.id}${v.device.name !== v.device.kind ? ` (${v.device.name})` : ''}` : 'the VMM';
-  lines.push(`BUG: dmasim: ${v.code} in ${who}${v.driver ? `, driver "${v.driver}"` : ''}`);
+  lines.push(`BUG: dmasim: ${v.code} in ${who}${v.driver ? `, driver "${v.driver}"` : ''}${v.step !== undefined ? ` at step ${v.step}` : ''}`);
   if (v.access) {
     lines.push(`${v.access.direction === 'write' ? 'Write' : 'Read'} of size ${v.access.length} at phys ${hex(v.access.start)} (first bad byte ${hex(v.physAddr)}${v.frame >= 0 ? `, frame ${hex(v.frame, 5)}` : ''}), command ${v.access.command}: ${v.outcome}`);
   } else {

@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { copyEngine as CE, createSimulator, type Simulator, type StrategySpec } from '../src/index.js';
+import { copyEngine as CE, createSimulator, renderViolation, type Simulator, type StrategySpec } from '../src/index.js';
 import { lockBuffer } from './det-scenarios.js';
 import { inflightSlots } from './internals.js';
 
@@ -52,6 +52,7 @@ describe('deterministic mode: an unlock inside a multi-frame transfer', () => {
     expect(v).toBeDefined();
     expect(v!.step).toBeGreaterThanOrEqual(1);
     expect(v!.step).toBeLessThanOrEqual(first.schedule.steps);
+    expect(renderViolation(v!).split('\n')[1]).toMatch(new RegExp(`^BUG: dmasim: unlock-during-dma in copy-engine#\\d+, driver "default" at step ${v!.step}$`));
     // The step is the driver's: the unlocker saw the in-flight bits and reported at once.
     const entity = first.schedule.entities.find((e) => e.name === 'driver')!;
     let at = 0;
