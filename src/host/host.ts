@@ -41,6 +41,7 @@ import { wakeDevice } from '../wake.js';
 import type { DeviceControl, DeviceWorkerData, WorkerMessage } from './protocol.js';
 import type { LiveDevice } from '../leaks.js';
 import type { Scheduler } from '../sched/scheduler.js';
+import { SCHED_REASON } from '../sched/gate.js';
 
 export interface AttachOptions {
   /** A label for reports (default: the kind). */
@@ -264,7 +265,7 @@ class Device implements DeviceHandle {
     const graceMs = options.graceMs ?? 1000;
     if (!Number.isFinite(graceMs) || graceMs < 0) throw new RangeError(`graceMs must be a non-negative number, got ${String(graceMs)}`);
     if (this.dead?.code === 'detached') return this.exited;
-    if (!this.dead && graceMs > 0) {
+    if (!this.dead && graceMs > 0 && !this.parkedInCommand()) {
       const deadline = performance.now() + graceMs;
       // Ask the loop to stop; whatever happens, the worker is terminated next.
       await Promise.race([this.call((r) => r.shutdown()).catch(() => undefined), new Promise((r) => setTimeout(r, graceMs).unref())]);
@@ -276,6 +277,18 @@ class Device implements DeviceHandle {
     this.kill(new DeviceError('detached', 'the device was detached', this.ref));
     await this.exited;
     this.host.release(this);
+  }
+
+  /**
+   * Deterministic mode: parked at a grant point inside a command (an access, a frame, an interrupt,
+   * wake.wait) after sim.run() ended — a run stopped at its first violation leaves devices there.
+   * Only a grant moves it on, and none will come, so it can neither serve the shutdown request nor
+   * reach its loop: waiting the grace period out would only cost time.
+   */
+  private parkedInCommand(): boolean {
+    if (!this.host.sched) return false;
+    const c = this.v.control;
+    return (Atomics.load(c, this.idx(DCB.SCHED_TURN)) & 1) === 1 && Atomics.load(c, this.idx(DCB.SCHED_REASON)) !== SCHED_REASON.IDLE;
   }
 
   /** Resolves once the loop has left RUNNING (STOPPED after close(), or FAULTED), or at `deadline`. */
