@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `dmasim` command (package.json `bin`): `dmasim stress …` runs a stress campaign,
- * `dmasim merge …` merges its shard reports, `dmasim demo` narrates the DDK seed scenario
+ * `dmasim merge …` merges its shard reports, `dmasim explore …` searches a scenario's schedules
+ * for a violation and saves a shrunk reproducer, `dmasim demo` narrates the DDK seed scenario
  * (`npm start`). Exit codes: 0 clean, 1 failed, 2 usage error.
  */
 
@@ -9,6 +10,7 @@ const USAGE = `usage: dmasim <command> [flags]
 
   stress   run a stress campaign (dmasim stress --help)
   merge    merge the shard reports of a campaign (dmasim merge --help)
+  explore  run a scenario under many schedules, shrink the first violation (dmasim explore --help)
   demo     the DDK seed scenario, narrated (npm start)`;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -18,6 +20,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./stress.js')).stressCommand(rest);
     case 'merge':
       return (await import('./merge.js')).mergeCommand(rest);
+    case 'explore':
+      return (await import('./explore.js')).exploreCommand(rest);
     case 'demo':
       process.argv = [process.argv[0]!, process.argv[1]!, ...rest];
       await import('./demo.js');
@@ -31,7 +35,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     default:
-      process.stderr.write(`dmasim: unknown command "${command}" (stress, merge, demo)\n`);
+      process.stderr.write(`dmasim: unknown command "${command}" (stress, merge, explore, demo)\n`);
       return 2;
   }
 }

@@ -50,7 +50,7 @@ export interface ExploreOptions {
   stepsHint?: number;
   /** Only these violation codes count as a find (default: any). */
   codes?: readonly ViolationCode[];
-  /** Replays the shrink may spend (default 150); 0 keeps the schedule as found (replayed once). */
+  /** Replays the shrink may spend (default 100); 0 keeps the schedule as found (replayed once). */
   maxReplays?: number;
   /** Writes the reproducer (JSON) here once found. */
   out?: string;
@@ -355,6 +355,6 @@ function checkOptions(o: ExploreOptions): Checked {
     maxSteps: o.maxSteps === undefined ? undefined : int(o.maxSteps, 0, 1, Number.MAX_SAFE_INTEGER, 'maxSteps'),
     stepsHint: o.stepsHint === undefined ? undefined : int(o.stepsHint, 0, 1, Number.MAX_SAFE_INTEGER, 'stepsHint'),
     codes: o.codes ?? null,
-    maxReplays: int(o.maxReplays, 150, 0, 1_000_000, 'maxReplays'),
+    maxReplays: int(o.maxReplays, 100, 0, 1_000_000, 'maxReplays'),
   };
 }
