@@ -2,7 +2,7 @@
 // replays when it finds the race, 0 when the budget passes clean, 2 on usage errors; --list names
 // every built-in scenario with what it does.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import type { SimReport } from '../src/index.js';
@@ -30,6 +30,15 @@ test('explore exits 0 when the budget passes without a violation', async () => {
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toMatch(/no violation in 3 schedules \(k = \d+ steps\)/);
 }, 120_000);
+
+test('explore --module: a scenario whose drivers throw in every schedule is reported, exit 2 (not a clean 0)', async () => {
+  const mod = join(scratchDir(), 'broken.mjs');
+  writeFileSync(mod, "export const broken = { name: 'broken', async run(sim) { await sim.run(async function driver() { throw new Error('driver bug'); }); } };\n");
+  const r = await dmasim(['explore', '--module', mod, '--export', 'broken', '--budget', '2']);
+  expect(r.code).toBe(2);
+  expect(r.stdout).toMatch(/2 schedules ended with a driver error; the first: driver bug/);
+  expect(r.stderr).toMatch(/every schedule ended with a driver error/);
+}, 60_000);
 
 test('explore --list names the three demos and their twins, with what they do', async () => {
   const r = await dmasim(['explore', '--list']);

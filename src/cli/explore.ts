@@ -2,7 +2,8 @@
  * `dmasim explore`: runs a scenario under many schedules (src/sched/explore.ts) and, on the first
  * violation, shrinks the schedule and saves the reproducer. stdout: the find, the shrink, where the
  * reproducer went and the command that replays it; stderr: sparse progress and usage errors.
- * Returns the exit code: 1 a violation was found, 0 none within the budget, 2 usage error.
+ * Returns the exit code: 1 a violation was found, 0 none within the budget, 2 usage error (or a
+ * scenario none of whose schedules ran to its end).
  */
 
 import { parseArgs } from 'node:util';
@@ -27,7 +28,8 @@ export const EXPLORE_USAGE = `usage: dmasim explore (--scenario NAME | --module 
   --out FILE         where the reproducer goes (default: dmasim-repro-NAME.json)
   --list             the built-in scenarios, with what they do
 
-exit: 1 a violation was found (reproducer saved), 0 none within the budget, 2 usage error`;
+exit: 1 a violation was found (reproducer saved), 0 none within the budget, 2 usage error or a
+scenario that ended with a driver error in every schedule`;
 
 interface ExploreArgs {
   list: boolean;
@@ -158,6 +160,11 @@ export async function exploreCommand(argv: readonly string[]): Promise<number> {
   if (r.errorCount > 0) out(`${r.errorCount} schedule${r.errorCount === 1 ? '' : 's'} ended with a driver error; the first: ${r.errors[0]!.message}`);
   if (!r.found) {
     out(`no violation in ${r.schedulesRun} schedules${r.strategy === 'pct' ? ` (k = ${r.steps} steps)` : ''}`);
+    // Not one schedule ran to its end: the scenario itself is broken, and "nothing found" would be a false all-clear.
+    if (r.errorCount === r.schedulesRun) {
+      process.stderr.write(`dmasim explore: every schedule ended with a driver error: the scenario does not run\n`);
+      return 2;
+    }
     return 0;
   }
   const f = r.firstViolation!;
