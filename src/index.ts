@@ -42,3 +42,7 @@ export { DMA_MODE, PAGE_PORTS, I8237_REG } from './isa/i8237.js';
 export { REPORT_SCHEMA_VERSION } from './report/types.js';
 export type { SimReport, Leak, LeakCode } from './report/types.js';
 export { renderLeak } from './leaks.js';
+export { explore } from './sched/explore.js';
+export type { ExploreOptions, ExploreResult, ExploreProgress, FoundViolation, ShrinkSummary } from './sched/explore.js';
+export { defineScenario, loadScenario, runScenario } from './sched/scenario.js';
+export type { Scenario, ScenarioRef, ScenarioRunOptions, ScenarioRun } from './sched/scenario.js';

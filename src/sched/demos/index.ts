@@ -3,6 +3,18 @@
  * with its correct twin. Importing this module registers them.
  */
 
-import { BUILTIN_SCENARIOS } from '../scenario.js';
+import { BUILTIN_SCENARIOS, type Scenario } from '../scenario.js';
+import { lockOrder } from './lock-order.js';
+import { ringIndexRace } from './ring-index-race.js';
+import { timerUnlock } from './timer-unlock.js';
 
-void BUILTIN_SCENARIOS;
+const DEMOS: readonly (readonly [string, () => Scenario])[] = [
+  ['timer-unlock', () => timerUnlock(false)],
+  ['timer-unlock-fixed', () => timerUnlock(true)],
+  ['ring-index-race', () => ringIndexRace(false)],
+  ['ring-index-race-fixed', () => ringIndexRace(true)],
+  ['lock-order', () => lockOrder(false)],
+  ['lock-order-fixed', () => lockOrder(true)],
+];
+
+for (const [name, make] of DEMOS) BUILTIN_SCENARIOS.set(name, () => Promise.resolve(make()));
