@@ -23,6 +23,10 @@ test('explore --scenario timer-unlock finds it, exits 1, and the reproducer it s
   expect(saved.deterministic!.scenario).toEqual({ builtin: 'timer-unlock' });
   const again = await replayReport(saved);
   expect(again.violations[0]).toMatchObject({ code: 'dma-unlocked', step: saved.violations[0]!.step });
+  // The command explore printed: `dmasim replay` reproduces the same first violation (exit 0).
+  const replayed = await dmasim(['replay', out]);
+  expect(replayed.code, replayed.stderr).toBe(0);
+  expect(replayed.stdout).toMatch(/REPRODUCED/);
 }, 120_000);
 
 test('explore exits 0 when the budget passes without a violation', async () => {
