@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { createSimulator } from '../src/index.js';
 import { copier } from './det-scenarios.js';
 
-async function run(seed: number) {
-  const sim = await createSimulator({ memory: 2 << 20, pager: 'aggressive', seed, deterministic: true });
+async function run(seed: number, pager: 'aggressive' | 'off' = 'aggressive') {
+  const sim = await createSimulator({ memory: 2 << 20, pager, seed, deterministic: true });
   try {
     await copier(sim, 3);
     const rec = sim.schedule()!;
@@ -35,5 +35,12 @@ describe('deterministic mode: same seed, same trace', () => {
   it('seeds 6, 7 and 8 interleave the same scenario three other ways', async () => {
     const hashes = [(await run(6)).hash, (await run(7)).hash, (await run(8)).hash, (await run(5)).hash];
     expect(new Set(hashes).size).toBe(4);
+  });
+
+  it('with the pager off (nothing random but the schedule) seeds still differ: in their decisions, so in their hashes', async () => {
+    const runs = [await run(5, 'off'), await run(6, 'off'), await run(7, 'off')];
+    expect(new Set(runs.map((r) => r.decisions)).size).toBe(3);
+    expect(new Set(runs.map((r) => r.hash)).size).toBe(3);
+    expect(await run(6, 'off')).toEqual(runs[1]);
   });
 });
