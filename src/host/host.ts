@@ -41,6 +41,7 @@ import { wakeDevice } from '../wake.js';
 import type { DeviceControl, DeviceWorkerData, WorkerMessage } from './protocol.js';
 import type { LiveDevice } from '../leaks.js';
 import type { Scheduler } from '../sched/scheduler.js';
+import { SCHED_REASON } from '../sched/gate.js';
 
 export interface AttachOptions {
   /** A label for reports (default: the kind). */
@@ -265,6 +266,12 @@ class Device implements DeviceHandle {
     if (!Number.isFinite(graceMs) || graceMs < 0) throw new RangeError(`graceMs must be a non-negative number, got ${String(graceMs)}`);
     if (this.dead?.code === 'detached') return this.exited;
     if (!this.dead && graceMs > 0) {
+      // Deterministic mode: a device parked inside a command (after its interrupt, between frames)
+      // serves no request until the scheduler lets it finish — as, free running, its event loop is
+      // busy until the command ends. So let it get back to its loop, doorbells served, first: within
+      // the grace period (virtual time), or the shutdown below would wait out graceMs unanswered.
+      const sched = this.host.sched;
+      if (sched?.inTask()) await sched.waitUntil(() => this.dead !== undefined || this.idleInLoop(), graceMs, `${this.ref.kind}#${this.id} back in its loop, to detach`);
       const deadline = performance.now() + graceMs;
       // Ask the loop to stop; whatever happens, the worker is terminated next.
       await Promise.race([this.call((r) => r.shutdown()).catch(() => undefined), new Promise((r) => setTimeout(r, graceMs).unref())]);
@@ -276,6 +283,16 @@ class Device implements DeviceHandle {
     this.kill(new DeviceError('detached', 'the device was detached', this.ref));
     await this.exited;
     this.host.release(this);
+  }
+
+  /** Deterministic mode: parked at its loop's grant point (IDLE) with every doorbell served. */
+  private idleInLoop(): boolean {
+    const c = this.v.control;
+    return (
+      (Atomics.load(c, this.idx(DCB.SCHED_TURN)) & 1) === 1 &&
+      Atomics.load(c, this.idx(DCB.SCHED_REASON)) === SCHED_REASON.IDLE &&
+      Atomics.load(c, this.idx(DCB.DOORBELL_RUNG)) === Atomics.load(c, this.idx(DCB.DOORBELL_SERVED))
+    );
   }
 
   /** Resolves once the loop has left RUNNING (STOPPED after close(), or FAULTED), or at `deadline`. */
