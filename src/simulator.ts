@@ -267,7 +267,7 @@ class SimulatorImpl implements Simulator {
     core.observer = this.sink;
     if (opts.deterministic) {
       const d = opts.deterministic === true ? {} : opts.deterministic;
-      const sched = new Scheduler(shared, seed, d, { drain: () => this.sink.drain(), violations: () => this.sink.counts().total });
+      const sched = new Scheduler(shared, seed, d, { drain: () => this.sink.drain(), violations: () => this.sink.counts().total }, Math.min(this.hangTimeoutMs, 5000));
       this.sched = sched;
       this.host.sched = sched;
       this.sink.stepOf = () => sched.step;

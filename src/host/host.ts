@@ -435,7 +435,8 @@ export class DeviceHost {
    * device's microseconds. Polls; never blocks the main thread.
    */
   async quiesce(timeoutMs: number, stallMs = 250): Promise<void> {
-    // Deterministic mode: devices run only when sim.run() grants them, which ran them to rest.
+    // Deterministic mode: devices run only when sim.run() grants them, which ran them to rest (or
+    // to the same bound, in virtual time: Scheduler quiesceMs).
     if (this.sched) return;
     const c = this.v.control;
     const at = (d: Device, f: number) => Atomics.load(c, dcbIndex(this.v, d.id, f));
