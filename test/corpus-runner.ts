@@ -7,7 +7,7 @@
  */
 
 import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createSimulator, type DriverContext, type Simulator, type VmmServices } from '../src/index.js';
+import { createSimulator, type DriverContext, type SimReport, type Simulator, type VmmServices } from '../src/index.js';
 import { SABOTAGE, type SabotageName, type SabotagedOptions } from '../src/sabotage.js';
 import { seedFor } from '../src/vitest.js';
 import type { CorpusCode, CorpusEntryModule, CorpusMode, Expected } from './corpus-lib.js';
@@ -46,11 +46,19 @@ export type Status = 'caught' | 'clean' | 'known-gap' | 'missed' | 'false-positi
 
 export interface Outcome {
   readonly entry: CorpusEntry;
+  readonly mode: CorpusMode;
   readonly found: readonly CorpusCode[];
   readonly status: Status;
   /** For 'error': what the driver threw. */
   readonly error?: string;
+  /**
+   * Deterministic mode: the run's schedule record with its trace hash (SimReport.deterministic),
+   * and the `step` of each violation record (undefined where a record has none).
+   */
+  readonly deterministic?: DeterministicRun;
 }
+
+export type DeterministicRun = NonNullable<SimReport['deterministic']> & { readonly violationSteps: readonly (number | undefined)[] };
 
 export const PASSING: ReadonlySet<Status> = new Set(['caught', 'clean']);
 
@@ -74,28 +82,36 @@ export interface RunOptions {
   sabotage?: SabotageName;
 }
 
-/** Runs one entry in a fresh simulator and judges it. */
+/**
+ * Runs one entry in a fresh simulator and judges it. Deterministic mode: the same options and seed,
+ * the seeded scheduler on (random strategy, from that seed), and the driver run as one task of
+ * sim.run — so every device step and driver step is the scheduler's choice, and the outcome carries
+ * the run's trace hash and every violation's step.
+ */
 export async function runEntry(entry: CorpusEntry, run: RunOptions = {}): Promise<Outcome> {
   const mode = run.mode ?? 'free-running';
-  if (mode === 'deterministic') throw new Error('corpus mode "deterministic" is not available yet: the deterministic scheduler comes with a later issue (entries already take the mode)');
   const options: SabotagedOptions = { pager: 'aggressive', seed: seedFor(`corpus/${entry.id}`), ...entry.about.options };
+  if (mode === 'deterministic') options.deterministic = true;
   if (run.sabotage) options[SABOTAGE] = run.sabotage;
   const sim = await createSimulator(options);
   const ddk = watchDdk(sim);
   let error: string | undefined;
   try {
-    await entry.driver({ sim, mode });
+    if (mode === 'deterministic') await sim.run(() => entry.driver({ sim, mode }));
+    else await entry.driver({ sim, mode });
   } catch (e) {
     error = e instanceof Error ? (e.stack ?? e.message) : String(e);
   } finally {
     await sim.close();
   }
-  const found = [...new Set<CorpusCode>([...sim.violations().map((v) => v.code), ...sim.leaks().map((l) => l.code), ...ddk])].sort();
+  const violations = sim.violations();
+  const found = [...new Set<CorpusCode>([...violations.map((v) => v.code), ...sim.leaks().map((l) => l.code), ...ddk])].sort();
   // No entry provokes a device fault: one is a broken entry (or device), never a verdict.
   const faults = sim.deviceFaults().map((f) => `device fault (${f.kind}) in ${f.device.kind}: ${f.message}`);
   if (error === undefined && faults.length > 0) error = faults.join('\n');
-  if (error !== undefined) return { entry, found, status: 'error', error };
-  return { entry, found, status: judge(entry.expected, found) };
+  const det = mode === 'deterministic' ? { deterministic: { ...sim.report().deterministic!, violationSteps: violations.map((v) => v.step) } } : {};
+  if (error !== undefined) return { entry, mode, found, status: 'error', error, ...det };
+  return { entry, mode, found, status: judge(entry.expected, found), ...det };
 }
 
 /** The VMM services (README "The VMM services"): each call's failure is noted as `ddk:<code>`. */
