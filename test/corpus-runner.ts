@@ -166,21 +166,68 @@ const RESULT: Readonly<Record<Status, string>> = {
   error: '**ERROR**',
 };
 
-/** The corpus table: bug class → expected code → what the run found → the verdict, one row per entry. */
-export function renderCorpusTable(outcomes: readonly Outcome[]): string {
-  const rows = [...outcomes].sort((a, b) => a.entry.about.device.localeCompare(b.entry.about.device) || a.entry.id.localeCompare(b.entry.id));
-  const bugs = outcomes.filter((o) => o.entry.expected.verdict === 'bug' && !o.entry.expected.knownGap);
-  const clean = outcomes.filter((o) => o.entry.expected.verdict === 'clean');
-  const gaps = outcomes.filter((o) => o.status === 'known-gap');
-  const caught = bugs.filter((o) => o.status === 'caught').length;
-  const fp = clean.filter((o) => o.status !== 'clean').length;
+/** Each mode's outcomes, as far as the caller ran them (a test file runs one mode). */
+export type CorpusResults = { readonly [M in CorpusMode]?: readonly Outcome[] };
+
+const MODE_LINE: Readonly<Record<CorpusMode, string>> = { 'free-running': 'Free running', deterministic: 'Deterministic (the seeded scheduler owning every step, the driver as one task)' };
+
+/**
+ * The corpus table: bug class → expected code → what the free-running run found → the verdict in
+ * each mode, one row per entry, and a summary line per mode. Each mode's test file runs only its
+ * own mode: the other mode's cells (the deterministic column; the found and result columns) and
+ * summary line are carried over from `committed` (the README block as it stands), so each file
+ * renders — and checks — exactly its own part of the one table.
+ */
+export function renderCorpusTable(corpus: readonly CorpusEntry[], results: CorpusResults, committed: string | null): string {
+  const old = parseCorpusTable(committed);
+  const by = (m: CorpusMode) => new Map((results[m] ?? []).map((o) => [o.entry.id, o]));
+  const free = by('free-running');
+  const det = by('deterministic');
+  const rows = [...corpus].sort((a, b) => a.about.device.localeCompare(b.about.device) || a.id.localeCompare(b.id));
+  const bugs = corpus.filter((e) => e.expected.verdict === 'bug' && !e.expected.knownGap).length;
+  const clean = corpus.filter((e) => e.expected.verdict === 'clean').length;
+  const summary = (m: CorpusMode): string => {
+    const outcomes = results[m];
+    if (!outcomes) return old.summaries.get(m) ?? `${MODE_LINE[m]}: not run.`;
+    const caught = outcomes.filter((o) => o.entry.expected.verdict === 'bug' && !o.entry.expected.knownGap && o.status === 'caught').length;
+    const fp = outcomes.filter((o) => o.entry.expected.verdict === 'clean' && o.status !== 'clean').length;
+    const gaps = outcomes.filter((o) => o.status === 'known-gap').length;
+    return `${MODE_LINE[m]}: ${caught} of ${bugs} bugs caught (${bugs === 0 ? 100 : Math.round((100 * caught) / bugs)} %), ${fp} false positives in ${clean} correct drivers, ${gaps} known gap${gaps === 1 ? '' : 's'}.`;
+  };
+  const row = (e: CorpusEntry) => {
+    const key = `\`${e.id}\``;
+    const f = free.get(e.id);
+    const d = det.get(e.id);
+    const was = old.rows.get(key);
+    const found = f ? codes(f.found) : (was?.[4] ?? '—');
+    const result = f ? RESULT[f.status] : (was?.[5] ?? 'not run');
+    const deterministic = d ? (PASSING.has(d.status) ? RESULT[d.status] : `${RESULT[d.status]} (found ${codes(d.found)})`) : (was?.[6] ?? 'not run');
+    return `| ${key} | ${e.about.device} | ${cell(e.about.bugClass)} | ${expectedText(e.expected)} | ${found} | ${result} | ${deterministic} |`;
+  };
   return [
-    '| entry | device | bug class | expected | found | result |',
-    '|---|---|---|---|---|---|',
-    ...rows.map((o) => `| \`${o.entry.id}\` | ${o.entry.about.device} | ${cell(o.entry.about.bugClass)} | ${expectedText(o.entry.expected)} | ${codes(o.found)} | ${RESULT[o.status]} |`),
+    '| entry | device | bug class | expected | found (free running) | free running | deterministic |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map(row),
     '',
-    `${outcomes.length} entries: ${caught} of ${bugs.length} bugs caught (${bugs.length === 0 ? 100 : Math.round((100 * caught) / bugs.length)} %), ${fp} false positives in ${clean.length} correct drivers, ${gaps.length} known gap${gaps.length === 1 ? '' : 's'}.`,
+    `${corpus.length} entries, ${bugs} bugs and ${clean} correct drivers:`,
+    '',
+    `- ${summary('free-running')}`,
+    `- ${summary('deterministic')}`,
   ].join('\n');
+}
+
+/** The cells of a committed corpus table, by entry cell, and its summary line per mode. */
+export function parseCorpusTable(block: string | null): { rows: Map<string, string[]>; summaries: Map<CorpusMode, string> } {
+  const rows = new Map<string, string[]>();
+  const summaries = new Map<CorpusMode, string>();
+  for (const line of (block ?? '').split('\n')) {
+    if (line.startsWith('| `')) {
+      const cells = line.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim());
+      rows.set(cells[0]!, cells);
+    }
+    for (const m of Object.keys(MODE_LINE) as CorpusMode[]) if (line.startsWith(`- ${MODE_LINE[m]}: `)) summaries.set(m, line.slice(2));
+  }
+  return { rows, summaries };
 }
 
 /** The sabotage table: each broken check → the entries that then go undetected, and what was found instead. */
@@ -212,6 +259,15 @@ export function readmeBlock(name: string): string | null {
  * read-modify-write holds an exclusive lock file so neither loses the other's block.
  */
 export function writeReadmeBlock(name: string, body: string): void {
+  updateReadmeBlock(name, () => body);
+}
+
+/**
+ * Rewrites the README's block `name` with what `render` makes of the block as committed — read
+ * and written under the lock, so two files that each own part of one block (the corpus table's
+ * two modes) never lose each other's part.
+ */
+export function updateReadmeBlock(name: string, render: (committed: string | null) => string): void {
   const lock = new URL('../README.md.lock', import.meta.url);
   const deadline = performance.now() + 10_000;
   for (;;) {
@@ -224,7 +280,7 @@ export function writeReadmeBlock(name: string, body: string): void {
     }
   }
   try {
-    replaceBlock(name, body);
+    replaceBlock(name, render(readmeBlock(name)));
   } finally {
     rmSync(lock, { force: true });
   }
