@@ -270,8 +270,10 @@ class Device implements DeviceHandle {
       // serves no request until the scheduler lets it finish — as, free running, its event loop is
       // busy until the command ends. So let it get back to its loop, doorbells served, first: within
       // the grace period (virtual time), or the shutdown below would wait out graceMs unanswered.
+      // (Not when the task already waits — detaches run together in one task: the scheduler runs
+      // the devices meanwhile anyway, and a second wait at once would be refused.)
       const sched = this.host.sched;
-      if (sched?.inTask()) await sched.waitUntil(() => this.dead !== undefined || this.idleInLoop(), graceMs, `${this.ref.kind}#${this.id} back in its loop, to detach`);
+      if (sched?.mayWait() && !this.idleInLoop()) await sched.waitUntil(() => this.dead !== undefined || this.idleInLoop(), graceMs, `${this.ref.kind}#${this.id} back in its loop, to detach`);
       const deadline = performance.now() + graceMs;
       // Ask the loop to stop; whatever happens, the worker is terminated next.
       await Promise.race([this.call((r) => r.shutdown()).catch(() => undefined), new Promise((r) => setTimeout(r, graceMs).unref())]);

@@ -166,6 +166,11 @@ export class Scheduler {
     return this.running && this.als.getStore() !== undefined;
   }
 
+  /** True when the calling task could make a scheduler wait now (it is not already in one). */
+  mayWait(): boolean {
+    return this.running && this.als.getStore()?.state === 'running';
+  }
+
   /** The host attached a device (its worker is ready; it parks at its first grant point). */
   deviceAttached(d: SchedDevice): void {
     const id = this.nextEntity++;
