@@ -27,6 +27,12 @@
  *  stress-4dev-stacks-now-vs-before  stress round, stacks where reports print them vs on every
  *                              VMM event (what dmasim did before), latency
  *  startup-16m, startup-1g     createSimulator to ready with one device attached, ms
+ *  deterministic-steps-per-s   deterministic mode's scheduled steps per second (device grants and
+ *                              driver steps) on a fixed scenario: two drivers, each copying 4 pages
+ *                              through its own copy engine per round (bench/two-drivers.ts)
+ *  deterministic-vs-free-running  the same round's time per transfer, deterministic vs free running
+ *                              (latency, ABBA): what the seeded schedule costs (free running stays
+ *                              the default)
  */
 
 import { writeFileSync } from 'node:fs';
@@ -42,6 +48,7 @@ import { MemoryCore } from '../src/vmm/core.js';
 import { Vmm } from '../src/vmm/services.js';
 import { createSimulator, PAGEMARKDIRTY, PG_SYS, copyEngine as CE, type CopyAttributes, type PhysAddr, type Simulator } from '../src/index.js';
 import { round, setUpLoop } from './stress-loop.js';
+import { setUpTwoDrivers, twoDriverRound } from './two-drivers.js';
 import { summarize, type TaskSummary } from './summary.js';
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, time: { type: 'string', default: '500' }, smoke: { type: 'boolean', default: false } } });
@@ -54,7 +61,7 @@ if (!Number.isFinite(time) || time <= 0) {
 
 export interface Row {
   name: string;
-  unit: 'ops/s' | 'pages/s' | 'us' | 'ms' | 'x';
+  unit: 'ops/s' | 'pages/s' | 'steps/s' | 'us' | 'ms' | 'x';
   median: number;
   p99?: number;
   rme?: number;
@@ -299,6 +306,30 @@ async function closeClean(...sims: Simulator[]): Promise<void> {
   // Sources later than any arrival: the check runs and passes, as for a correct driver.
   const [stated, unstated] = await measureAbba(port4k(4096, { srcFrom: 2 ** 52, dstFrom: 2 ** 52 }), port4k(4096));
   rows.push(latency('provenance-on-vs-off-4k', stated, { name: 'checked copy 4 KiB, no source stated', medianUs: unstated.medianUs }));
+}
+
+// ——— deterministic mode: scheduled steps per second, and its cost against free running ———
+{
+  const det = await createSimulator({ seed: 6, pager: 'aggressive', deterministic: true });
+  const free = await createSimulator({ seed: 6, pager: 'aggressive' });
+  const detRig = await setUpTwoDrivers(det);
+  const freeRig = await setUpTwoDrivers(free);
+  // Steps are counted over every call (warm-up included), so steps per round is an average of the
+  // rounds the seeded schedule actually made.
+  let detRounds = 0;
+  const detRound = async () => {
+    await twoDriverRound(det, detRig);
+    detRounds++;
+  };
+  const freeRound = async () => {
+    await twoDriverRound(free, freeRig);
+  };
+  const [d, f] = await measureAbba(detRound, freeRound);
+  const stepsPerRound = det.schedule()!.steps / detRounds;
+  rows.push({ name: 'deterministic-steps-per-s', unit: 'steps/s', median: r3(d.opsPerSecond * stepsPerRound), rme: r3(d.rme), samples: d.samples });
+  // Two transfers a round in both modes: the ratio of round times is the ratio per transfer.
+  rows.push(latency('deterministic-vs-free-running', { ...d, medianUs: d.medianUs / 2, p99Us: d.p99Us / 2 }, { name: 'the same transfer free running', medianUs: f.medianUs / 2 }));
+  await closeClean(det, free);
 }
 
 // ——— startup ———

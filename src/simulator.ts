@@ -270,13 +270,19 @@ class SimulatorImpl implements Simulator {
       // After every step: the step's records made (and stamped with it), and its events out of the
       // device rings — a step makes a few events, so no ring can overflow between two drains and
       // the trace (its hash) never depends on when a timer happened to drain it.
-      const sched = new Scheduler(shared, seed, d, {
-        drain: () => {
-          this.sink.drain();
-          traceReader.drain();
+      const sched = new Scheduler(
+        shared,
+        seed,
+        d,
+        {
+          drain: () => {
+            this.sink.drain();
+            traceReader.drain();
+          },
+          violations: () => this.sink.counts().total,
         },
-        violations: () => this.sink.counts().total,
-      });
+        Math.min(this.hangTimeoutMs, 5000),
+      );
       this.sched = sched;
       this.host.sched = sched;
       this.sink.stepOf = () => sched.step;

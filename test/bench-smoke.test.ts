@@ -28,6 +28,8 @@ const ROWS: Record<string, { unit: string; baseline: boolean }> = {
   'trace-on-vs-off-4k': { unit: 'us', baseline: true },
   'provenance-on-vs-off-4k': { unit: 'us', baseline: true },
   'stress-4dev-stacks-now-vs-before': { unit: 'us', baseline: true },
+  'deterministic-steps-per-s': { unit: 'steps/s', baseline: false },
+  'deterministic-vs-free-running': { unit: 'us', baseline: true },
   'startup-16m': { unit: 'ms', baseline: false },
   'startup-1g': { unit: 'ms', baseline: false },
 };

@@ -46,15 +46,16 @@ import {
   type VmmErrorCode,
 } from '../src/index.js';
 import type { SabotageName } from '../src/sabotage.js';
-import { pollReg } from './dma-helpers.js';
 import { SINGLE_WRITE, programChannel, startAudio } from './isa-helpers.js';
 
 // ——— what an entry is ———
 
 /**
- * How the runner drives an entry. 'free-running': real worker threads, as every dmasim test runs
- * today. 'deterministic': a seeded schedule owning every device step — a later issue adds it; the
- * runner refuses the mode until then (entries need no change: they take the mode and ignore it).
+ * How the runner drives an entry. 'free-running': real worker threads, as every dmasim test runs.
+ * 'deterministic': the seeded scheduler owns every device step and driver step, the driver running
+ * as one task of sim.run. The helpers below wait only through the simulator (sim.waitUntil,
+ * waitForInterrupt, a link's nextFrame), which behave the same in both modes; an entry branches on
+ * the mode only where its free-running construction cannot be scheduled (its comment says why).
  */
 export type CorpusMode = 'free-running' | 'deterministic';
 
@@ -138,6 +139,27 @@ export function takeFrames(drv: DriverContext, frame: number, npages = 1): { lin
   return { lin, phys: phys[0]!, free: () => void drv.vmm.pageFree(lin, 0) };
 }
 
+// ——— waits ———
+
+/**
+ * Waits until `(register & mask) === want` (a command run without IRQ_ENABLE, a state the device
+ * publishes); returns the register. Through sim.waitUntil: free running a 1 ms poll, in
+ * deterministic mode a scheduler wait that lets the device run. Throws after `timeoutMs` (virtual
+ * time in deterministic mode) — only how long it takes depends on timing, never the verdict.
+ */
+export async function pollReg(sim: Simulator, dev: DeviceHandle, index: number, mask: number, want: number, timeoutMs = 10_000): Promise<number> {
+  const what = `register ${index} of ${dev.kind}#${dev.id}: (value & ${mask}) === ${want}`;
+  if (!(await sim.waitUntil(() => (dev.readReg(index) & mask) === want, { timeoutMs, what }))) throw new Error(`${what} not within ${timeoutMs} ms (register = ${dev.readReg(index)})`);
+  return dev.readReg(index);
+}
+
+/** Waits until one of two registers is non-zero (the first checked first), as pollReg waits. */
+export async function pollBoth(sim: Simulator, dev: DeviceHandle, a: number, b: number, timeoutMs = 10_000): Promise<'first' | 'second'> {
+  const what = `register ${a} or ${b} of ${dev.kind}#${dev.id} non-zero`;
+  if (!(await sim.waitUntil(() => dev.readReg(a) !== 0 || dev.readReg(b) !== 0, { timeoutMs, what }))) throw new Error(`neither register ${a} nor ${b} moved within ${timeoutMs} ms`);
+  return dev.readReg(a) !== 0 ? 'first' : 'second';
+}
+
 // ——— copy-engine ———
 
 /** A direct copy (or, with `fill`, a fill of `dst`), waited for on the interrupt; returns STATUS. */
@@ -169,7 +191,7 @@ export async function ceRun(dev: DeviceHandle, o: { src?: number; dst: number; l
 export async function isaRecord(t: CorpusContext, dev: DeviceHandle, phys: number, bytes: number): Promise<void> {
   programChannel(t.sim.cpu, 1, SINGLE_WRITE, phys, bytes);
   startAudio(dev, { channel: 1, block: bytes, total: bytes, seed: 5, record: true });
-  await pollReg(dev, IA.REG.STATUS, IA.STATUS.DONE, IA.STATUS.DONE);
+  await pollReg(t.sim, dev, IA.REG.STATUS, IA.STATUS.DONE, IA.STATUS.DONE);
 }
 
 // ——— ide-busmaster ———
@@ -244,19 +266,8 @@ export function giveRxBuffer(t: CorpusContext, rig: NicRig, buffer: number, drv:
  * The far end sends a frame; resolves once the NIC has dealt with it — delivered (RDH moved past
  * descriptor 0) or refused (DIAG set) — whatever the checker made of it.
  */
-export async function deliverFrame(rig: NicRig, frame: Uint8Array): Promise<'delivered' | 'refused'> {
+export async function deliverFrame(t: CorpusContext, rig: NicRig, frame: Uint8Array): Promise<'delivered' | 'refused'> {
   expect(rig.wire.send(frame)).toBe(true);
-  const r = await pollBoth(rig.dev, NIC.REG.RDH, NIC.REG.DIAG);
+  const r = await pollBoth(t.sim, rig.dev, NIC.REG.RDH, NIC.REG.DIAG);
   return r === 'first' ? 'delivered' : 'refused';
-}
-
-/** Polls two registers until one is non-zero. Deadline-bounded: only how long it takes depends on timing. */
-async function pollBoth(dev: DeviceHandle, a: number, b: number, timeoutMs = 10_000): Promise<'first' | 'second'> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (dev.readReg(a) !== 0) return 'first';
-    if (dev.readReg(b) !== 0) return 'second';
-    if (performance.now() > deadline) throw new Error(`neither register ${a} nor ${b} moved within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
 }

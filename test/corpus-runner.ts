@@ -7,7 +7,7 @@
  */
 
 import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createSimulator, type DriverContext, type Simulator, type VmmServices } from '../src/index.js';
+import { createSimulator, type DriverContext, type SimReport, type Simulator, type VmmServices } from '../src/index.js';
 import { SABOTAGE, type SabotageName, type SabotagedOptions } from '../src/sabotage.js';
 import { seedFor } from '../src/vitest.js';
 import type { CorpusCode, CorpusEntryModule, CorpusMode, Expected } from './corpus-lib.js';
@@ -46,11 +46,19 @@ export type Status = 'caught' | 'clean' | 'known-gap' | 'missed' | 'false-positi
 
 export interface Outcome {
   readonly entry: CorpusEntry;
+  readonly mode: CorpusMode;
   readonly found: readonly CorpusCode[];
   readonly status: Status;
   /** For 'error': what the driver threw. */
   readonly error?: string;
+  /**
+   * Deterministic mode: the run's schedule record with its trace hash (SimReport.deterministic),
+   * and the `step` of each violation record (undefined where a record has none).
+   */
+  readonly deterministic?: DeterministicRun;
 }
+
+export type DeterministicRun = NonNullable<SimReport['deterministic']> & { readonly violationSteps: readonly (number | undefined)[] };
 
 export const PASSING: ReadonlySet<Status> = new Set(['caught', 'clean']);
 
@@ -74,28 +82,36 @@ export interface RunOptions {
   sabotage?: SabotageName;
 }
 
-/** Runs one entry in a fresh simulator and judges it. */
+/**
+ * Runs one entry in a fresh simulator and judges it. Deterministic mode: the same options and seed,
+ * the seeded scheduler on (random strategy, from that seed), and the driver run as one task of
+ * sim.run — so every device step and driver step is the scheduler's choice, and the outcome carries
+ * the run's trace hash and every violation's step.
+ */
 export async function runEntry(entry: CorpusEntry, run: RunOptions = {}): Promise<Outcome> {
   const mode = run.mode ?? 'free-running';
-  if (mode === 'deterministic') throw new Error('corpus mode "deterministic" is not available yet: the deterministic scheduler comes with a later issue (entries already take the mode)');
   const options: SabotagedOptions = { pager: 'aggressive', seed: seedFor(`corpus/${entry.id}`), ...entry.about.options };
+  if (mode === 'deterministic') options.deterministic = true;
   if (run.sabotage) options[SABOTAGE] = run.sabotage;
   const sim = await createSimulator(options);
   const ddk = watchDdk(sim);
   let error: string | undefined;
   try {
-    await entry.driver({ sim, mode });
+    if (mode === 'deterministic') await sim.run(() => entry.driver({ sim, mode }));
+    else await entry.driver({ sim, mode });
   } catch (e) {
     error = e instanceof Error ? (e.stack ?? e.message) : String(e);
   } finally {
     await sim.close();
   }
-  const found = [...new Set<CorpusCode>([...sim.violations().map((v) => v.code), ...sim.leaks().map((l) => l.code), ...ddk])].sort();
+  const violations = sim.violations();
+  const found = [...new Set<CorpusCode>([...violations.map((v) => v.code), ...sim.leaks().map((l) => l.code), ...ddk])].sort();
   // No entry provokes a device fault: one is a broken entry (or device), never a verdict.
   const faults = sim.deviceFaults().map((f) => `device fault (${f.kind}) in ${f.device.kind}: ${f.message}`);
   if (error === undefined && faults.length > 0) error = faults.join('\n');
-  if (error !== undefined) return { entry, found, status: 'error', error };
-  return { entry, found, status: judge(entry.expected, found) };
+  const det = mode === 'deterministic' ? { deterministic: { ...sim.report().deterministic!, violationSteps: violations.map((v) => v.step) } } : {};
+  if (error !== undefined) return { entry, mode, found, status: 'error', error, ...det };
+  return { entry, mode, found, status: judge(entry.expected, found), ...det };
 }
 
 /** The VMM services (README "The VMM services"): each call's failure is noted as `ddk:<code>`. */
@@ -150,21 +166,68 @@ const RESULT: Readonly<Record<Status, string>> = {
   error: '**ERROR**',
 };
 
-/** The corpus table: bug class → expected code → what the run found → the verdict, one row per entry. */
-export function renderCorpusTable(outcomes: readonly Outcome[]): string {
-  const rows = [...outcomes].sort((a, b) => a.entry.about.device.localeCompare(b.entry.about.device) || a.entry.id.localeCompare(b.entry.id));
-  const bugs = outcomes.filter((o) => o.entry.expected.verdict === 'bug' && !o.entry.expected.knownGap);
-  const clean = outcomes.filter((o) => o.entry.expected.verdict === 'clean');
-  const gaps = outcomes.filter((o) => o.status === 'known-gap');
-  const caught = bugs.filter((o) => o.status === 'caught').length;
-  const fp = clean.filter((o) => o.status !== 'clean').length;
+/** Each mode's outcomes, as far as the caller ran them (a test file runs one mode). */
+export type CorpusResults = { readonly [M in CorpusMode]?: readonly Outcome[] };
+
+const MODE_LINE: Readonly<Record<CorpusMode, string>> = { 'free-running': 'Free running', deterministic: 'Deterministic (the seeded scheduler owning every step, the driver as one task)' };
+
+/**
+ * The corpus table: bug class → expected code → what the free-running run found → the verdict in
+ * each mode, one row per entry, and a summary line per mode. Each mode's test file runs only its
+ * own mode: the other mode's cells (the deterministic column; the found and result columns) and
+ * summary line are carried over from `committed` (the README block as it stands), so each file
+ * renders — and checks — exactly its own part of the one table.
+ */
+export function renderCorpusTable(corpus: readonly CorpusEntry[], results: CorpusResults, committed: string | null): string {
+  const old = parseCorpusTable(committed);
+  const by = (m: CorpusMode) => new Map((results[m] ?? []).map((o) => [o.entry.id, o]));
+  const free = by('free-running');
+  const det = by('deterministic');
+  const rows = [...corpus].sort((a, b) => a.about.device.localeCompare(b.about.device) || a.id.localeCompare(b.id));
+  const bugs = corpus.filter((e) => e.expected.verdict === 'bug' && !e.expected.knownGap).length;
+  const clean = corpus.filter((e) => e.expected.verdict === 'clean').length;
+  const summary = (m: CorpusMode): string => {
+    const outcomes = results[m];
+    if (!outcomes) return old.summaries.get(m) ?? `${MODE_LINE[m]}: not run.`;
+    const caught = outcomes.filter((o) => o.entry.expected.verdict === 'bug' && !o.entry.expected.knownGap && o.status === 'caught').length;
+    const fp = outcomes.filter((o) => o.entry.expected.verdict === 'clean' && o.status !== 'clean').length;
+    const gaps = outcomes.filter((o) => o.status === 'known-gap').length;
+    return `${MODE_LINE[m]}: ${caught} of ${bugs} bugs caught (${bugs === 0 ? 100 : Math.round((100 * caught) / bugs)} %), ${fp} false positives in ${clean} correct drivers, ${gaps} known gap${gaps === 1 ? '' : 's'}.`;
+  };
+  const row = (e: CorpusEntry) => {
+    const key = `\`${e.id}\``;
+    const f = free.get(e.id);
+    const d = det.get(e.id);
+    const was = old.rows.get(key);
+    const found = f ? codes(f.found) : (was?.[4] ?? '—');
+    const result = f ? RESULT[f.status] : (was?.[5] ?? 'not run');
+    const deterministic = d ? (PASSING.has(d.status) ? RESULT[d.status] : `${RESULT[d.status]} (found ${codes(d.found)})`) : (was?.[6] ?? 'not run');
+    return `| ${key} | ${e.about.device} | ${cell(e.about.bugClass)} | ${expectedText(e.expected)} | ${found} | ${result} | ${deterministic} |`;
+  };
   return [
-    '| entry | device | bug class | expected | found | result |',
-    '|---|---|---|---|---|---|',
-    ...rows.map((o) => `| \`${o.entry.id}\` | ${o.entry.about.device} | ${cell(o.entry.about.bugClass)} | ${expectedText(o.entry.expected)} | ${codes(o.found)} | ${RESULT[o.status]} |`),
+    '| entry | device | bug class | expected | found (free running) | free running | deterministic |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map(row),
     '',
-    `${outcomes.length} entries: ${caught} of ${bugs.length} bugs caught (${bugs.length === 0 ? 100 : Math.round((100 * caught) / bugs.length)} %), ${fp} false positives in ${clean.length} correct drivers, ${gaps.length} known gap${gaps.length === 1 ? '' : 's'}.`,
+    `${corpus.length} entries, ${bugs} bugs and ${clean} correct drivers:`,
+    '',
+    `- ${summary('free-running')}`,
+    `- ${summary('deterministic')}`,
   ].join('\n');
+}
+
+/** The cells of a committed corpus table, by entry cell, and its summary line per mode. */
+export function parseCorpusTable(block: string | null): { rows: Map<string, string[]>; summaries: Map<CorpusMode, string> } {
+  const rows = new Map<string, string[]>();
+  const summaries = new Map<CorpusMode, string>();
+  for (const line of (block ?? '').split('\n')) {
+    if (line.startsWith('| `')) {
+      const cells = line.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim());
+      rows.set(cells[0]!, cells);
+    }
+    for (const m of Object.keys(MODE_LINE) as CorpusMode[]) if (line.startsWith(`- ${MODE_LINE[m]}: `)) summaries.set(m, line.slice(2));
+  }
+  return { rows, summaries };
 }
 
 /** The sabotage table: each broken check → the entries that then go undetected, and what was found instead. */
@@ -196,6 +259,15 @@ export function readmeBlock(name: string): string | null {
  * read-modify-write holds an exclusive lock file so neither loses the other's block.
  */
 export function writeReadmeBlock(name: string, body: string): void {
+  updateReadmeBlock(name, () => body);
+}
+
+/**
+ * Rewrites the README's block `name` with what `render` makes of the block as committed — read
+ * and written under the lock, so two files that each own part of one block (the corpus table's
+ * two modes) never lose each other's part.
+ */
+export function updateReadmeBlock(name: string, render: (committed: string | null) => string): void {
   const lock = new URL('../README.md.lock', import.meta.url);
   const deadline = performance.now() + 10_000;
   for (;;) {
@@ -208,7 +280,7 @@ export function writeReadmeBlock(name: string, body: string): void {
     }
   }
   try {
-    replaceBlock(name, body);
+    replaceBlock(name, render(readmeBlock(name)));
   } finally {
     rmSync(lock, { force: true });
   }

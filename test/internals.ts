@@ -90,8 +90,16 @@ export function workerOf(dev: DeviceHandle): Worker {
   return w!;
 }
 
-/** Polls `cond` every few ms until it holds; throws naming `what` after `timeoutMs`. */
-export async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/**
+ * Waits until `cond` holds; throws naming `what` after `timeoutMs`. Given the simulator, through
+ * sim.waitUntil — in deterministic mode a scheduler wait (virtual time), the devices running
+ * meanwhile; free running a 1 ms poll. Without it, a 2 ms poll on the host's clock (free running only).
+ */
+export async function until(cond: () => boolean, timeoutMs: number, what: string, sim?: Simulator): Promise<void> {
+  if (sim) {
+    if (!(await sim.waitUntil(cond, { timeoutMs, what }))) throw new Error(`timed out waiting for ${what}`);
+    return;
+  }
   const deadline = performance.now() + timeoutMs;
   while (!cond()) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);

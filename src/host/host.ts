@@ -282,11 +282,21 @@ class Device implements DeviceHandle {
   async detach(options: { graceMs?: number } = {}): Promise<void> {
     let graceMs = options.graceMs ?? 1000;
     if (!Number.isFinite(graceMs) || graceMs < 0) throw new RangeError(`graceMs must be a non-negative number, got ${String(graceMs)}`);
-    // Deterministic mode: a worker parked inside a command goes on only when granted, and nothing
-    // grants it during a detach — waiting out the grace period would only cost time. It is stopped
-    // where it is, as a detach stops a command that outlives its grace.
-    if (this.host.sched && this.parkedInsideCommand()) graceMs = 0;
     if (this.dead?.code === 'detached') return this.exited;
+    const sched = this.host.sched;
+    if (sched && !this.dead && graceMs > 0) {
+      // Deterministic mode: a device parked inside a command (after its interrupt, between frames)
+      // serves no request until the scheduler lets it finish — as, free running, its event loop is
+      // busy until the command ends. From inside a task, let it get back to its loop, doorbells
+      // served, first: within the grace period (virtual time). (Not when the task already waits —
+      // detaches run together in one task: the scheduler runs the devices meanwhile anyway, and a
+      // second wait at once would be refused.)
+      if (sched.mayWait() && !this.idleInLoop()) await sched.waitUntil(() => this.dead !== undefined || this.idleInLoop(), graceMs, `${this.ref.kind}#${this.id} back in its loop, to detach`);
+      // Still inside a command (outside any task: close() after a run stopped at its first
+      // violation; or the grace passed): nothing will grant it, so waiting out the grace period
+      // would only cost time. It is stopped where it is, as a command that outlives its grace.
+      if (this.parkedInsideCommand()) graceMs = 0;
+    }
     if (!this.dead && graceMs > 0) {
       const deadline = performance.now() + graceMs;
       // Ask the loop to stop; whatever happens, the worker is terminated next.
@@ -305,6 +315,16 @@ class Device implements DeviceHandle {
   private parkedInsideCommand(): boolean {
     const c = this.v.control;
     return (Atomics.load(c, this.idx(DCB.SCHED_TURN)) & 1) === 1 && Atomics.load(c, this.idx(DCB.SCHED_REASON)) !== SCHED_REASON.IDLE;
+  }
+
+  /** Deterministic mode: parked at its loop's grant point (IDLE) with every doorbell served. */
+  private idleInLoop(): boolean {
+    const c = this.v.control;
+    return (
+      (Atomics.load(c, this.idx(DCB.SCHED_TURN)) & 1) === 1 &&
+      Atomics.load(c, this.idx(DCB.SCHED_REASON)) === SCHED_REASON.IDLE &&
+      Atomics.load(c, this.idx(DCB.DOORBELL_RUNG)) === Atomics.load(c, this.idx(DCB.DOORBELL_SERVED))
+    );
   }
 
   /** Resolves once the loop has left RUNNING (STOPPED after close(), or FAULTED), or at `deadline`. */
@@ -447,7 +467,8 @@ export class DeviceHost {
    * device's microseconds. Polls; never blocks the main thread.
    */
   async quiesce(timeoutMs: number, stallMs = 250): Promise<void> {
-    // Deterministic mode: devices run only when sim.run() grants them, which ran them to rest.
+    // Deterministic mode: devices run only when sim.run() grants them, which ran them to rest (or
+    // to the same bound, in virtual time: Scheduler quiesceMs).
     if (this.sched) return;
     const c = this.v.control;
     const at = (d: Device, f: number) => Atomics.load(c, dcbIndex(this.v, d.id, f));

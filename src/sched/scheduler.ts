@@ -17,7 +17,7 @@
  * (stamped with that step); collect the runnable entities; let the strategy pick one; grant it. When
  * nothing can run but something waits with a deadline, virtual time jumps to the earliest one. Every
  * step also advances virtual time by `stepMicros`. The run ends when every task has returned and no
- * device has work; with a deadlock (tasks waiting, nothing able to wake them); at `maxSteps`; or at
+ * device has work (or, devices still busy, once the quiesce bound of virtual time has passed since); with a deadlock (tasks waiting, nothing able to wake them); at `maxSteps`; or at
  * the first violation when asked (replay).
  *
  * The main thread never blocks: it waits for a device to park by a bounded spin (SPIN loads, a few
@@ -126,6 +126,8 @@ export class Scheduler {
   /** Virtual time, microseconds. */
   private vnow = 0;
   private last = -1;
+  /** Virtual time when the run's last task returned (undefined while one runs). */
+  private tasksDoneAt: number | undefined;
   private outcome: RunOutcome = 'idle';
   private message: string | undefined;
   private running = false;
@@ -139,6 +141,12 @@ export class Scheduler {
     readonly seed: number,
     private readonly options: DeterministicOptions,
     private readonly hooks: { drain(): void; violations(): number },
+    /**
+     * Once every task has returned, how long (virtual ms) devices still busy get to finish before
+     * the run ends — close()'s quiesce bound when free running (min(hangTimeoutMs, 5 s)): a device
+     * waiting for its driver (a masked ISA channel) would otherwise poll through virtual time for ever.
+     */
+    private readonly quiesceMs = 5000,
   ) {
     this.spec = options.strategy ?? { kind: 'random' };
     checkSpec(this.spec);
@@ -158,6 +166,11 @@ export class Scheduler {
     return this.running && this.als.getStore() !== undefined;
   }
 
+  /** True when the calling task could make a scheduler wait now (it is not already in one). */
+  mayWait(): boolean {
+    return this.running && this.als.getStore()?.state === 'running';
+  }
+
   /** The host attached a device (its worker is ready; it parks at its first grant point). */
   deviceAttached(d: SchedDevice): void {
     const id = this.nextEntity++;
@@ -172,6 +185,7 @@ export class Scheduler {
     if (this.running) throw new DeterministicError('sim.run() is already running: start every driver task in one call');
     if (fns.length === 0 || fns.some((f) => typeof f !== 'function')) throw new DeterministicError('sim.run() takes one or more async functions (the driver tasks)');
     for (const fn of fns) this.addTask(fn);
+    this.tasksDoneAt = undefined;
     this.running = true;
     this.outcome = 'done';
     try {
@@ -262,6 +276,13 @@ export class Scheduler {
         return;
       }
       const runnable = this.runnable();
+      if (this.tasks.every((t) => t.state === 'done')) {
+        // Only devices left: they finish what they were given within the quiesce bound, as close()
+        // lets them free running; past it the run ends and close() judges what they still owe.
+        this.tasksDoneAt ??= this.vnow;
+        const at = runnable.length > 0 ? this.vnow : this.nextDeadline();
+        if (at < Infinity && at - this.tasksDoneAt > this.quiesceMs * 1000) return;
+      }
       if (runnable.length === 0) {
         const next = this.nextDeadline();
         if (next < Infinity) {

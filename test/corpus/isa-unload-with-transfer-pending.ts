@@ -4,8 +4,7 @@
 // waits for its channel is alive (it shows progress), so close() would wait for it up to
 // min(hangTimeoutMs, 5 s) before judging: hangTimeoutMs 500 keeps that wait short.
 import { isaAudio as IA } from '../../src/index.js';
-import { lockForDma, type About, type CorpusContext, type Expected } from '../corpus-lib.js';
-import { pollReg } from '../dma-helpers.js';
+import { lockForDma, pollReg, type About, type CorpusContext, type Expected } from '../corpus-lib.js';
 import { SINGLE_WRITE, programChannel, startAudio } from '../isa-helpers.js';
 
 export const about: About = { device: 'isa-audio', bugClass: 'unload with a DMA command still owed', summary: 'the driver unloads while its recording waits on a masked channel', options: { hangTimeoutMs: 500 } };
@@ -16,6 +15,6 @@ export async function driver({ sim }: CorpusContext): Promise<void> {
   const buf = lockForDma(sim, 1);
   programChannel(sim.cpu, 1, SINGLE_WRITE, buf.phys[0]!, 1024, { unmask: false });
   startAudio(dev, { channel: 1, block: 1024, total: 1024, record: true });
-  await pollReg(dev, IA.REG.STATUS, IA.STATUS.WAITING, IA.STATUS.WAITING);
+  await pollReg(sim, dev, IA.REG.STATUS, IA.STATUS.WAITING, IA.STATUS.WAITING);
   buf.unlock(); // the bug: unload with the command still pending (no STOP, no detach)
 }

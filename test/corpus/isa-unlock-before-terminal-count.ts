@@ -2,8 +2,7 @@
 // is still masked (the device waits: STATUS.WAITING), unlocks the buffer — its "done" path runs too
 // early — and then unmasks. Certain by construction: nothing can move while the channel is masked.
 import { I8237_REG, isaAudio as IA } from '../../src/index.js';
-import { lockForDma, type About, type CorpusContext, type Expected } from '../corpus-lib.js';
-import { pollReg } from '../dma-helpers.js';
+import { lockForDma, pollReg, type About, type CorpusContext, type Expected } from '../corpus-lib.js';
 import { SINGLE_WRITE, programChannel, startAudio } from '../isa-helpers.js';
 import type { SabotageName } from '../../src/sabotage.js';
 
@@ -16,9 +15,9 @@ export async function driver({ sim }: CorpusContext): Promise<void> {
   const buf = lockForDma(sim, 1);
   programChannel(sim.cpu, 1, SINGLE_WRITE, buf.phys[0]!, 1024, { unmask: false });
   startAudio(dev, { channel: 1, block: 1024, total: 1024, record: true });
-  await pollReg(dev, IA.REG.STATUS, IA.STATUS.WAITING, IA.STATUS.WAITING);
+  await pollReg(sim, dev, IA.REG.STATUS, IA.STATUS.WAITING, IA.STATUS.WAITING);
   buf.unlock(); // the bug: the transfer has not happened yet
   sim.cpu.outb(I8237_REG.SINGLE_MASK, 1); // unmask channel 1: the request goes ahead
-  await pollReg(dev, IA.REG.STATUS, IA.STATUS.DONE, IA.STATUS.DONE);
+  await pollReg(sim, dev, IA.REG.STATUS, IA.STATUS.DONE, IA.STATUS.DONE);
   await dev.detach();
 }

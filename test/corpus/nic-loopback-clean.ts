@@ -21,7 +21,7 @@ export async function driver(t: CorpusContext): Promise<void> {
   const sent = await rig.wire.nextFrame({ timeoutMs: 10_000 });
   if (sent.length !== 60 || sent[59] !== 59) throw new Error('the frame did not go out');
   giveRxBuffer(t, rig, phys + 2048);
-  if ((await deliverFrame(rig, new Uint8Array(100).fill(7))) !== 'delivered') throw new Error('the frame was refused');
+  if ((await deliverFrame(t, rig, new Uint8Array(100).fill(7))) !== 'delivered') throw new Error('the frame was refused');
   if (sim.cpu.read8(lin + 2048 + 99) !== 7) throw new Error('the frame did not land');
   await rig.dev.detach();
   rig.rings.unlock();

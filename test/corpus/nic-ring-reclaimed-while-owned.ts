@@ -23,7 +23,7 @@ export async function driver(t: CorpusContext): Promise<void> {
   giveRxBuffer(t, rig, buf.phys[0]!);
   rig.rings.unlock(); // the bug: the ring goes back to pageable memory while the device owns an entry
   sim.cpu.write8(rig.rings.lin + 128 + NIC.RX_DESC.STATUS, 0); // the CPU's side of the race
-  await deliverFrame(rig, new Uint8Array(64).fill(9));
+  await deliverFrame(t, rig, new Uint8Array(64).fill(9));
   await rig.dev.detach();
   buf.unlock();
 }

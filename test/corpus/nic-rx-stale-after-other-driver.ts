@@ -16,7 +16,7 @@ export async function driver(t: CorpusContext): Promise<void> {
   giveRxBuffer(t, rig, buf.phys[0]!);
   buf.unlock(); // the bug
   const theirs = takeFrames(B, buf.phys[0]! >>> 12);
-  await deliverFrame(rig, new Uint8Array(64).fill(9));
+  await deliverFrame(t, rig, new Uint8Array(64).fill(9));
   await rig.dev.detach();
   theirs.free();
   rig.rings.unlock();

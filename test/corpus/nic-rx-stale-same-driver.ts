@@ -16,7 +16,7 @@ export async function driver(t: CorpusContext): Promise<void> {
   giveRxBuffer(t, rig, buf.phys[0]!);
   buf.unlock(); // the bug
   const mine = takeFrames(sim, buf.phys[0]! >>> 12); // the same driver, a new buffer, the old frame
-  await deliverFrame(rig, new Uint8Array(64).fill(9));
+  await deliverFrame(t, rig, new Uint8Array(64).fill(9));
   await rig.dev.detach();
   mine.free();
   rig.rings.unlock();

@@ -13,7 +13,7 @@ export async function driver(t: CorpusContext): Promise<void> {
   const buf = lockForDma(sim, 1);
   giveRxBuffer(t, rig, buf.phys[0]!);
   buf.unlock(); // the bug: the device still owns descriptor 0 and its buffer
-  await deliverFrame(rig, new Uint8Array(64).fill(9));
+  await deliverFrame(t, rig, new Uint8Array(64).fill(9));
   await rig.dev.detach();
   rig.rings.unlock();
 }

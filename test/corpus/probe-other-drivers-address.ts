@@ -2,8 +2,7 @@
 // address came from another driver's _CopyPageTable (passed along between drivers). Ownership is
 // checked per driver, as DMA-API debug checks per device.
 import { PAGEMARKDIRTY, PG_SYS, testProbe as TP } from '../../src/index.js';
-import { pageTable, type About, type CorpusContext, type Expected } from '../corpus-lib.js';
-import { pollReg } from '../dma-helpers.js';
+import { pageTable, pollReg, type About, type CorpusContext, type Expected } from '../corpus-lib.js';
 import type { SabotageName } from '../../src/sabotage.js';
 
 export const about: About = { device: 'test-probe', bugClass: 'address handed out to another driver', summary: "a read of a locked page at the address another driver's _CopyPageTable gave" };
@@ -19,7 +18,7 @@ export async function driver({ sim }: CorpusContext): Promise<void> {
   dev.writeReg(TP.REG.ADDR, theirs);
   dev.writeReg(TP.REG.LEN, 16);
   dev.writeReg(TP.REG.CMD, TP.OP.READ);
-  await pollReg(dev, TP.REG.STATUS, TP.STATUS.DONE, TP.STATUS.DONE);
+  await pollReg(sim, dev, TP.REG.STATUS, TP.STATUS.DONE, TP.STATUS.DONE);
   sim.vmm.linPageUnLock(page, 1, 0);
   await dev.detach();
 }
