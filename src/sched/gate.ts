@@ -31,7 +31,7 @@ import { DCB, H, dcbIndex, type SharedViews } from '../layout.js';
 export const SCHED_REASON = { IDLE: 1, READY: 2, WAIT: 3 } as const;
 
 /** Loads of TURN before the worker blocks in Atomics.wait: a grant that follows at once costs no futex. */
-const SPIN = 4000;
+const SPIN = 500;
 /** One Atomics.wait at most: a parked worker re-checks for control requests and a stop this often. */
 const WAIT_SLICE_MS = 50;
 

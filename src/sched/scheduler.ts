@@ -107,7 +107,7 @@ interface Dev {
   parkedAt: number;
 }
 
-const SPIN = 20_000;
+const SPIN = 2000;
 const PARK_SLICE_MS = 1000;
 
 export class DeterministicError extends SimulatorError {}
