@@ -40,3 +40,12 @@ test('a vitest suite on dmasim/vitest passes, the example device attached by pat
   const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { numPassedTests: number; numFailedTests: number };
   expect([json.numPassedTests, json.numFailedTests]).toEqual([2, 0]);
 }, 120_000);
+
+test('the installed bin explores a built-in race and replays the reproducer it saved', async () => {
+  const bin = join(dir, 'node_modules', 'dmasim', 'dist', 'src', 'cli', 'main.js');
+  const explored = await run(process.execPath, [bin, 'explore', '--scenario', 'timer-unlock', '--budget', '20', '--max-replays', '10', '--out', 'repro.json'], { cwd: dir }).catch((e: { code: number; stdout: string }) => e);
+  expect((explored as { code?: number }).code).toBe(1);
+  expect(explored.stdout).toContain('replay: npx dmasim replay repro.json');
+  const replayed = await run(process.execPath, [bin, 'replay', 'repro.json'], { cwd: dir });
+  expect(replayed.stdout).toMatch(/REPRODUCED/);
+}, 180_000);
