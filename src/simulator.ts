@@ -407,13 +407,16 @@ class SimulatorImpl implements Simulator {
   leaks(): Leak[] {
     if (this.leaksAtClose) return [...this.leaksAtClose];
     this.sink.drain();
-    return findLeaks({
+    const found = findLeaks({
       core: this.core,
       shared: this.shared,
       driverName: (ctx) => this.drivers[ctx]?.name ?? null,
       devices: () => this.host.attached(),
       deviceInSlot: (slot) => this.host.deviceInSlot(slot),
     });
+    // Deterministic mode: every record carries its step — for a leak, the step it was seen at.
+    const step = this.sched?.step;
+    return step === undefined ? found : found.map((l) => ({ ...l, step }));
   }
 
   report(options: { traceEvents?: number } = {}): SimReport {

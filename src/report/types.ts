@@ -31,6 +31,8 @@ export interface Leak {
   readonly detail: Readonly<Record<string, number>>;
   /** Where it was taken (lock stack, alias creation, attach). */
   readonly stacks: { readonly taken?: string[] };
+  /** Deterministic mode: the scheduler step at which it was found (the last step of the run, for leaks at close). */
+  readonly step?: number;
 }
 
 export interface SimReport {
