@@ -108,22 +108,27 @@ describe('real kills while a device appends records', () => {
       const dev = await sim.attachDevice('copy-engine');
       dev.writeReg(CE.REG.DESC, pd[0]!);
       dev.writeReg(CE.REG.CONTROL, CE.CONTROL.START | CE.CONTROL.SG | CE.CONTROL.IRQ_ENABLE);
-      await until(() => ringCursors(sim).write > 200, 10_000, 'records in the ring');
+      // Trial 0 lets it report past maxRecords for certain, so the counts below are read past the cap.
+      const enough = trial === 0 ? 1200 : 200;
+      await until(() => ringCursors(sim).write > enough, 10_000, 'records in the ring');
       void workerOf(dev).terminate();
       await expect(dev.waitForInterrupt({ timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'device-fault' });
       expect(sim.deviceFaults().map((f) => f.kind)).toEqual(['exited']);
       await dev.detach();
-      const before = sim.violations().length;
+      // Counted, not kept: the worker may have reported more than maxRecords (1000) before it died,
+      // and only the first 1000 are kept in full (a regression: CI stop 16 read violations().length).
+      const total = (): number => sim.violationCounts().total;
+      const before = total();
       expect(before).toBeGreaterThan(0);
       let c = ringCursors(sim);
       expect(c.read, `trial ${trial}: the drain stopped at slot ${c.read} of ${c.write}`).toBe(c.write);
       await oneViolation(sim, true);
-      expect(sim.violations().length).toBe(before + 1);
+      expect(total()).toBe(before + 1);
       c = ringCursors(sim);
       expect(c.read).toBe(c.write);
       // Every record is either drained or counted dropped (a tombstone, at most one per kill).
       expect(c.dropped).toBeLessThanOrEqual(1);
-      expect(sim.violations().length + c.dropped).toBe(c.write);
+      expect(total() + c.dropped).toBe(c.write);
       await sim.close();
     }
   });
