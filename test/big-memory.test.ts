@@ -14,7 +14,6 @@ const N = 16384; // 64 MiB
 
 describe('1 GiB of physical memory', () => {
   it('starts with 262,144 frames and serves a 64 MiB fixed allocation readable and writable by the CPU', async () => {
-    const t0 = performance.now();
     const sim = await sims.make({ memory: GiB, pager: 'aggressive', seed: 5 });
     expect(sim.memory).toEqual({ bytes: GiB, frames: 262144 });
     const free0 = sim.vmm.getFreePageCount(0);
@@ -47,7 +46,6 @@ describe('1 GiB of physical memory', () => {
 
     expect(sim.vmm.pageFree(lin, 0)).toBe(1);
     expect(sim.vmm.getFreePageCount(0)).toBe(free0);
-    expect(performance.now() - t0).toBeLessThan(20_000);
   });
 
   it('serves a 64 MiB contiguous buffer in the top quarter of physical memory', async () => {
