@@ -49,3 +49,11 @@ test('the installed bin explores a built-in race and replays the reproducer it s
   const replayed = await run(process.execPath, [bin, 'replay', 'repro.json'], { cwd: dir });
   expect(replayed.stdout).toMatch(/REPRODUCED/);
 }, 180_000);
+
+// `npx dmasim …` is the documented way to run a campaign. It is checked here, from a plain project,
+// and not inside this repository: there npm 11's exec sees the project's own bin and installs the
+// project into its npx cache, running `prepare` (tsc) over dist/ while other test files use it.
+test('npx --no-install dmasim resolves the installed bin, with no registry lookup', async () => {
+  const r = await run('npx', ['--no-install', 'dmasim', 'stress', '--help'], { cwd: dir });
+  expect(r.stdout).toMatch(/^usage: dmasim stress \[flags\]/);
+}, 60_000);
