@@ -42,7 +42,7 @@ test('explore --module: a scenario whose drivers throw in every schedule is repo
   expect(r.code).toBe(2);
   expect(r.stdout).toMatch(/2 schedules ended with a driver error; the first: driver bug/);
   expect(r.stderr).toMatch(/every schedule ended with a driver error/);
-}, 60_000);
+}, 180_000);
 
 test('explore --list names the three demos and their twins, with what they do', async () => {
   const r = await dmasim(['explore', '--list']);

@@ -56,4 +56,4 @@ test('the installed bin explores a built-in race and replays the reproducer it s
 test('npx --no-install dmasim resolves the installed bin, with no registry lookup', async () => {
   const r = await run('npx', ['--no-install', 'dmasim', 'stress', '--help'], { cwd: dir });
   expect(r.stdout).toMatch(/^usage: dmasim stress \[flags\]/);
-}, 60_000);
+}, 120_000);

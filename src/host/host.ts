@@ -40,7 +40,7 @@ import { nodeEndpoint } from './endpoint.js';
 import { wakeDevice } from '../wake.js';
 import type { DeviceControl, DeviceWorkerData, WorkerMessage } from './protocol.js';
 import type { LiveDevice } from '../leaks.js';
-import type { Scheduler } from '../sched/scheduler.js';
+import { DeterministicError, type Scheduler } from '../sched/scheduler.js';
 import { SCHED_REASON } from '../sched/gate.js';
 
 export interface AttachOptions {
@@ -261,12 +261,11 @@ class Device implements DeviceHandle {
     if (this.dead) return true;
     const c = this.v.control;
     if (Atomics.load(c, this.idx(DCB.DOORBELL_RUNG)) !== Atomics.load(c, this.idx(DCB.DOORBELL_SERVED))) return false;
-    if (!this.host.sched) return true;
-    // Parked (TURN odd) at the loop's grant point; REASON is stored before the TURN add (gate.ts).
-    return (Atomics.load(c, this.idx(DCB.SCHED_TURN)) & 1) === 1 && Atomics.load(c, this.idx(DCB.SCHED_REASON)) === SCHED_REASON.IDLE;
+    return !this.host.sched || this.parkedBetweenCommands();
   }
 
-  stats(): Promise<Record<string, number>> {
+  async stats(): Promise<Record<string, number>> {
+    await this.servable('stats()');
     return this.call(async (r) => {
       const s = await r.stats();
       return { ...s, doorbells: Atomics.load(this.v.control, this.idx(DCB.DOORBELL_RUNG)), interrupts: Atomics.load(this.v.control, this.idx(DCB.IRQ_COUNT)) };
@@ -274,6 +273,7 @@ class Device implements DeviceHandle {
   }
 
   async reset(): Promise<void> {
+    await this.servable('reset()');
     await this.call((r) => r.reset());
     // Not through ackInterrupt: a detach that began meanwhile must not turn a finished reset into a throw.
     if (!this.dead) Atomics.store(this.v.control, this.idx(DCB.IRQ), 0);
@@ -311,6 +311,37 @@ class Device implements DeviceHandle {
     this.host.release(this);
   }
 
+  /**
+   * Deterministic mode: a device parked inside a command (after its interrupt, between frames, in
+   * `wake.wait`) answers no control request until the scheduler lets it finish the command — as,
+   * free running, its event loop is busy until the command ends. From a task, that is a scheduler
+   * wait (the devices run meanwhile; a device that can never finish ends the run as a deadlock or at
+   * maxSteps, naming this wait). Outside a run nothing grants it, so the call is refused at once
+   * rather than left hanging. All devices are parked whenever this runs (one entity at a time), so
+   * the test is stable.
+   */
+  private async servable(what: string): Promise<void> {
+    const sched = this.host.sched;
+    if (!sched || this.dead || !this.parkedInsideCommand()) return;
+    const name = `${this.ref.kind}#${this.id}`;
+    if (sched.mayWait()) {
+      await sched.waitUntil(() => this.dead !== undefined || this.parkedBetweenCommands(), Infinity, `${name} to finish its command, for ${what}`);
+      return;
+    }
+    if (!sched.inTask()) {
+      throw new DeterministicError(`${name} is parked inside a command: in deterministic mode it answers ${what} only once the scheduler lets it finish; call ${what} inside sim.run(), or wait for sim.waitUntil(() => dev.idle()) first`);
+    }
+    // A task already in a scheduler wait (Promise.all of several calls): that wait lets the
+    // scheduler run the device back to its loop, where the request is served.
+  }
+
+  /** Deterministic mode: parked at its loop's grant point (IDLE), where control requests are served. */
+  private parkedBetweenCommands(): boolean {
+    const c = this.v.control;
+    // Parked (TURN odd) at the loop's grant point; REASON is stored before the TURN add (gate.ts).
+    return (Atomics.load(c, this.idx(DCB.SCHED_TURN)) & 1) === 1 && Atomics.load(c, this.idx(DCB.SCHED_REASON)) === SCHED_REASON.IDLE;
+  }
+
   /** Deterministic mode: parked at a grant point inside a command (not between commands). */
   private parkedInsideCommand(): boolean {
     const c = this.v.control;
@@ -320,11 +351,7 @@ class Device implements DeviceHandle {
   /** Deterministic mode: parked at its loop's grant point (IDLE) with every doorbell served. */
   private idleInLoop(): boolean {
     const c = this.v.control;
-    return (
-      (Atomics.load(c, this.idx(DCB.SCHED_TURN)) & 1) === 1 &&
-      Atomics.load(c, this.idx(DCB.SCHED_REASON)) === SCHED_REASON.IDLE &&
-      Atomics.load(c, this.idx(DCB.DOORBELL_RUNG)) === Atomics.load(c, this.idx(DCB.DOORBELL_SERVED))
-    );
+    return this.parkedBetweenCommands() && Atomics.load(c, this.idx(DCB.DOORBELL_RUNG)) === Atomics.load(c, this.idx(DCB.DOORBELL_SERVED));
   }
 
   /** Resolves once the loop has left RUNNING (STOPPED after close(), or FAULTED), or at `deadline`. */

@@ -91,7 +91,8 @@ type Wait = { readonly kind: 'yield' } | { readonly kind: 'until'; readonly cond
 interface Task {
   readonly id: number;
   readonly name: string;
-  state: 'new' | 'running' | 'blocked' | 'done';
+  /** `abandoned`: its run ended before it returned (an error, a violation stop, a deadlock). */
+  state: 'new' | 'running' | 'blocked' | 'done' | 'abandoned';
   wait: Wait;
   start?: () => void;
   resume?: (ok: boolean) => void;
@@ -121,6 +122,8 @@ export class Scheduler {
   private readonly strategy: Strategy;
   private readonly spec: StrategySpec;
   private nextEntity = 0;
+  /** Tasks added over all runs: a nameless task's default name. */
+  private taskCount = 0;
   /** The step in progress or last taken (0 before the first). */
   step = 0;
   /** Virtual time, microseconds. */
@@ -163,7 +166,8 @@ export class Scheduler {
 
   /** True when called from inside a task of a run in progress. */
   inTask(): boolean {
-    return this.running && this.als.getStore() !== undefined;
+    const task = this.als.getStore();
+    return this.running && task !== undefined && task.state !== 'abandoned';
   }
 
   /** True when the calling task could make a scheduler wait now (it is not already in one). */
@@ -184,6 +188,9 @@ export class Scheduler {
   async run(fns: readonly (() => unknown)[]): Promise<RunOutcome> {
     if (this.running) throw new DeterministicError('sim.run() is already running: start every driver task in one call');
     if (fns.length === 0 || fns.some((f) => typeof f !== 'function')) throw new DeterministicError('sim.run() takes one or more async functions (the driver tasks)');
+    // Each run stands alone: what the previous one ended with is not this one's outcome.
+    this.failure = undefined;
+    this.message = undefined;
     for (const fn of fns) this.addTask(fn);
     this.tasksDoneAt = undefined;
     this.running = true;
@@ -192,6 +199,10 @@ export class Scheduler {
       await this.loop();
     } finally {
       this.running = false;
+      // Tasks that had not returned belong to this run only: a later run must not resume them,
+      // wait for them or take their errors. They stay suspended where they are (block()).
+      for (const t of this.tasks) if (t.state !== 'done') t.state = 'abandoned';
+      this.tasks.length = 0;
       this.hooks.drain();
     }
     if (this.failure !== undefined) throw this.failure;
@@ -202,7 +213,8 @@ export class Scheduler {
 
   private addTask(fn: () => unknown): void {
     const id = this.nextEntity++;
-    const name = fn.name || `task${this.tasks.length}`;
+    const name = fn.name || `task${this.taskCount}`;
+    this.taskCount++;
     this.entities.push({ id, kind: 'task', name });
     const task: Task = { id, name, state: 'new', wait: { kind: 'yield' }, stepEnd: undefined };
     task.start = () =>
@@ -212,6 +224,7 @@ export class Scheduler {
           .then(
             () => this.finishTask(task),
             (e: unknown) => {
+              if (task.state === 'abandoned') return; // its run is over; the error is nobody's now
               this.failure ??= e;
               this.outcome = 'error';
               this.message = e instanceof Error ? e.message : String(e);
@@ -223,6 +236,7 @@ export class Scheduler {
   }
 
   private finishTask(task: Task): void {
+    if (task.state === 'abandoned') return;
     task.state = 'done';
     const end = task.stepEnd;
     task.stepEnd = undefined;
@@ -248,6 +262,8 @@ export class Scheduler {
 
   private block(wait: Wait): Promise<boolean> {
     const task = this.als.getStore();
+    // A task of a run that has ended never resumes (never settles: it must not run in a later one).
+    if (task?.state === 'abandoned') return new Promise<boolean>(() => undefined);
     if (!task || !this.running) return Promise.reject(new DeterministicError('a scheduler wait outside a task: in deterministic mode, call it inside sim.run()'));
     if (task.state !== 'running') return Promise.reject(new DeterministicError(`task "${task.name}" waits twice at once: run concurrent drivers as separate functions of sim.run()`));
     return new Promise<boolean>((resolve) => {
