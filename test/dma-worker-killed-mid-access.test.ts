@@ -63,7 +63,9 @@ function framesOfBuffer(buf: Buffer): number[] {
 
 describe('a worker terminated mid-access leaves no in-flight count behind', () => {
   it('terminated by the hang watchdog inside an access: exactly its counts are lowered once the worker has exited', async () => {
-    const sim = await pool.make({ pager: 'off', hangTimeoutMs: 200 });
+    // 2 s: far longer than reaching the access takes on a loaded machine (the watchdog's clock runs
+    // from the doorbell; a worker starved before it announces its frames would be killed too early).
+    const sim = await pool.make({ pager: 'off', hangTimeoutMs: 2000 });
     const buf = lockedPages(sim, 8);
     const dev = await sim.attachDevice('test-probe');
     await hangInside(sim, dev, buf);

@@ -39,7 +39,9 @@ describe('the hang watchdog', () => {
   });
 
   it('a device busy with refused accesses, moving no byte, is hung', async () => {
-    const sim = await pool.make({ pager: 'off', hangTimeoutMs: 150 });
+    // 2 s: the worker must make its first refused access within the timeout for the last line to
+    // see a record; refused accesses are never progress, whatever the timeout.
+    const sim = await pool.make({ pager: 'off', hangTimeoutMs: 2000 });
     const dev = await sim.attachDevice('test-probe');
     dev.writeReg(TP.REG.ADDR, 8 * 4096); // a frame its driver never obtained
     dev.writeReg(TP.REG.LEN, 64);
